@@ -1,0 +1,103 @@
+"""Real published data bundled with psychoalign (see ``data/README.md`` for licences)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+import pandas as pd
+
+from psychoalign.trials import TrialDataError, read_trials
+
+__all__ = ["MODEL_VS_HUMAN_DATASETS", "data_dir", "load_model_vs_human"]
+
+#: The 17 datasets of the model-vs-human benchmark (Geirhos et al. 2021).
+MODEL_VS_HUMAN_DATASETS = (
+    "colour",
+    "contrast",
+    "cue-conflict",
+    "edge",
+    "eidolonI",
+    "eidolonII",
+    "eidolonIII",
+    "false-colour",
+    "high-pass",
+    "low-pass",
+    "phase-scrambling",
+    "power-equalisation",
+    "rotation",
+    "silhouette",
+    "sketch",
+    "stylized",
+    "uniform-noise",
+)
+
+_DATA_ENVIRONMENT = "PSYCHOALIGN_DATA_DIR"
+
+
+def data_dir() -> Path:
+    """Folder of the bundled data.
+
+    Returns
+    -------
+    pathlib.Path
+        ``$PSYCHOALIGN_DATA_DIR`` when set, otherwise the ``data/`` folder of the
+        psychoalign checkout this package is installed from.
+
+    Examples
+    --------
+    >>> (data_dir() / "model-vs-human" / "LICENSE").is_file()
+    True
+    """
+    configured = os.environ.get(_DATA_ENVIRONMENT)
+    folder = Path(configured) if configured else Path(__file__).resolve().parents[2] / "data"
+    if not (folder / "model-vs-human").is_dir():
+        raise FileNotFoundError(
+            f"the bundled data are not at {folder}; install psychoalign from its source "
+            f"checkout (pip install -e .) or set {_DATA_ENVIRONMENT} to its data/ folder."
+        )
+    return folder
+
+
+def load_model_vs_human(datasets: str | Iterable[str] | None = None) -> pd.DataFrame:
+    """Human trials of the model-vs-human benchmark, as one validated trial table.
+
+    Parameters
+    ----------
+    datasets
+        One dataset name, several, or None for all 17 (:data:`MODEL_VS_HUMAN_DATASETS`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The trial table (see :func:`psychoalign.trials.read_trials`): 85,120 trials of
+        90 sessions for all datasets; every observer of a dataset saw the same images
+        (checked: ``paired=True``).
+
+    References
+    ----------
+    .. [1] Geirhos, Narayanappa, Mitzkus, Thieringer, Bethge, Wichmann & Brendel (2021).
+       Partial success in closing the gap between human and machine vision. NeurIPS.
+       Data: https://github.com/bethgelab/model-vs-human (MIT licence).
+
+    Examples
+    --------
+    >>> trials = load_model_vs_human("uniform-noise")
+    >>> trials.groupby("condition").correct.mean().round(3).tolist()
+    [0.797, 0.834, 0.764, 0.77, 0.647, 0.398, 0.148, 0.07]
+    """
+    if datasets is None:
+        names = list(MODEL_VS_HUMAN_DATASETS)
+    elif isinstance(datasets, str):
+        names = [datasets]
+    else:
+        names = list(datasets)
+    unknown = [name for name in names if name not in MODEL_VS_HUMAN_DATASETS]
+    if unknown:
+        raise TrialDataError(
+            f"datasets: '{unknown[0]}' is not a model-vs-human dataset; choose from "
+            f"{', '.join(MODEL_VS_HUMAN_DATASETS)}."
+        )
+    root = data_dir() / "model-vs-human" / "human-raw"
+    return read_trials([root / name for name in names], paired=True)
