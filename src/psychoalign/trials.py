@@ -25,6 +25,7 @@ __all__ = [
     "OPTIONAL_COLUMNS",
     "TRIAL_COLUMNS",
     "TrialDataError",
+    "find_trial_files",
     "image_id",
     "read_trials",
     "validate_trials",
@@ -430,7 +431,7 @@ def read_trials(
     >>> sorted(trials.observer.unique())[:2]
     ['subject-01', 'subject-02']
     """
-    files = _expand(paths)
+    files = find_trial_files(paths)
     frames = [_read_one(file, experiment=experiment) for file in files]
     combined = pd.concat(frames, ignore_index=True)
     if categories is None and all(f.attrs.get("model_vs_human") for f in frames):
@@ -439,7 +440,16 @@ def read_trials(
     return validated.drop(columns=[_SOURCE, _ROW]).reset_index(drop=True)
 
 
-def _expand(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]) -> list[Path]:
+def find_trial_files(
+    paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+) -> list[Path]:
+    """Trial files named by files, folders (searched recursively) or glob patterns.
+
+    Raises
+    ------
+    TrialDataError
+        When an entry matches no ``*.csv`` or ``*.parquet`` file.
+    """
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     files: list[Path] = []

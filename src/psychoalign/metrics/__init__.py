@@ -1,7 +1,31 @@
-"""Human-model comparison metrics; every function takes and returns a tidy DataFrame."""
+"""Human-model comparison metrics; every function takes and returns a tidy DataFrame.
+
+The analysis side: imports only :mod:`psychoalign.trials`, numpy, scipy and pandas.
+"""
 
 from psychoalign.metrics.accuracy import accuracy
 from psychoalign.metrics.benchmark import MODEL_VS_HUMAN_EXCLUDED_CONDITIONS, benchmark
 from psychoalign.metrics.error_consistency import error_consistency
+from psychoalign.metrics.image_level import image_accuracy_correlation
+from psychoalign.metrics.rajalingham import (
+    BEHAVIOURAL_METRICS,
+    behavioural_consistency,
+    behavioural_signature,
+)
+from psychoalign.metrics.shape_bias import cue_conflict_categories, shape_bias
+from psychoalign.metrics.suite import PRESETS, comparison_tables
 
-__all__ = ["MODEL_VS_HUMAN_EXCLUDED_CONDITIONS", "accuracy", "benchmark", "error_consistency"]
+__all__ = [
+    "BEHAVIOURAL_METRICS",
+    "MODEL_VS_HUMAN_EXCLUDED_CONDITIONS",
+    "PRESETS",
+    "accuracy",
+    "behavioural_consistency",
+    "behavioural_signature",
+    "benchmark",
+    "comparison_tables",
+    "cue_conflict_categories",
+    "error_consistency",
+    "image_accuracy_correlation",
+    "shape_bias",
+]

@@ -1,0 +1,165 @@
+"""The ``psychoalign`` command line."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from psychoalign import __version__
+from psychoalign.datasets import MODEL_VS_HUMAN_DATASETS, data_dir
+from psychoalign.metrics import PRESETS, comparison_tables
+from psychoalign.provenance import provenance, write_outputs
+from psychoalign.trials import (
+    MODEL_VS_HUMAN_CATEGORIES,
+    TrialDataError,
+    find_trial_files,
+    read_trials,
+)
+
+app = typer.Typer(
+    name="psychoalign",
+    help="Run psychophysics, run vision models on the same stimuli, compare humans and models.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+console = Console(stderr=True)
+_USAGE_ERROR = 2
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    """Bad input ends the command with one sentence and exit code 2, never a traceback."""
+    try:
+        yield
+    except (TrialDataError, FileNotFoundError) as error:
+        console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+        raise typer.Exit(_USAGE_ERROR) from None
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"psychoalign {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version_callback, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """Run psychophysics, run vision models on the same stimuli, compare humans and models."""
+
+
+@contextmanager
+def _progress(total: int) -> Iterator[Callable[[str], None]]:
+    """A progress bar of ``total`` named steps; call the yielded function as each starts."""
+    columns = (TextColumn("{task.description:<24}"), BarColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task("starting", total=total)
+        started = False
+
+        def step(description: str) -> None:
+            nonlocal started
+            if started:
+                progress.advance(task)
+            started = True
+            progress.update(task, description=description)
+
+        yield step
+        progress.update(task, description="done", completed=total)
+
+
+def _compare(
+    inputs: list[Path], out: Path, preset: str | None, n_boot: int, n_splits: int, seed: int
+) -> dict[str, pd.DataFrame]:
+    if preset is not None and preset not in PRESETS:
+        raise TrialDataError(f"--preset: '{preset}' is not one of {', '.join(PRESETS)}.")
+    model_vs_human = preset == "model-vs-human"
+    with _progress(total=3) as step:
+        step("reading trials")
+        files = find_trial_files(inputs)
+        trials = read_trials(
+            files,
+            paired=model_vs_human,
+            categories=MODEL_VS_HUMAN_CATEGORIES if model_vs_human else None,
+        )
+        step("comparing observers")
+        tables = comparison_tables(trials, preset=preset, n_boot=n_boot, n_splits=n_splits, seed=seed)
+        step("writing tables")
+        parameters = {"preset": preset, "n_boot": n_boot, "n_splits": n_splits, "seed": seed}
+        written = write_outputs(tables, out, provenance(files, parameters))
+    console.print(f"wrote {', '.join(p.name for p in written)} to {out}")
+    return tables
+
+
+@app.command()
+def compare(
+    inputs: Annotated[
+        list[Path], typer.Argument(help="Trial files, folders of them, or glob patterns.", show_default=False)
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the result tables.")],
+    preset: Annotated[
+        str | None,
+        typer.Option(help="Benchmark settings: 'model-vs-human' (16 categories, paired images, its excluded conditions)."),
+    ] = None,
+    n_boot: Annotated[int, typer.Option(help="Bootstrap resamples for confidence intervals.")] = 0,
+    n_splits: Annotated[int, typer.Option(help="Split halves for noise-corrected consistency.")] = 100,
+    seed: Annotated[int, typer.Option(help="Seed of every resampling.")] = 0,
+) -> None:
+    """Compare observers: accuracy, error consistency, the benchmark table and more.
+
+    Writes accuracy.csv, error_consistency.csv and benchmark.csv (and shape_bias.csv,
+    image_accuracy.csv, behavioural_consistency.csv where the data allow), each with a
+    JSON sidecar of inputs, parameters and versions.
+    """
+    with _user_errors():
+        _compare(inputs, out, preset, n_boot, n_splits, seed)
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the results.")] = Path("results/demo"),
+) -> None:
+    """Compare the bundled model-vs-human human observers (17 datasets) with each other."""
+    with _user_errors():
+        root = data_dir() / "model-vs-human" / "human-raw"
+        tables = _compare([root], out, "model-vs-human", n_boot=0, n_splits=100, seed=0)
+    kappa = tables["error_consistency"].groupby("experiment")["kappa"].mean()
+    scores = tables["benchmark"].query("experiment != 'all'").groupby("experiment")
+    table = Table(title="Human observers of the model-vs-human datasets")
+    for column in ("dataset", "observers", "accuracy*", "κ human-human", "κ*"):
+        table.add_column(column, justify="left" if column == "dataset" else "right")
+    for dataset in MODEL_VS_HUMAN_DATASETS:
+        row = scores.get_group(dataset)
+        table.add_row(
+            dataset,
+            str(len(row)),
+            f"{row.accuracy.mean():.3f}",
+            f"{kappa[dataset]:.3f}",
+            f"{row.error_consistency.mean():.3f}",
+        )
+    output = Console()
+    output.print(table)
+    output.print("* over the benchmark's conditions (model-vs-human preset)")
+    output.print(f"Tables and their provenance are in {out.resolve()}")
+
+
+def main() -> None:
+    """Entry point of the ``psychoalign`` console script."""
+    app(prog_name="psychoalign")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

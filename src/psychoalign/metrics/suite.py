@@ -1,0 +1,81 @@
+"""Every comparison table psychoalign computes for a trial table, in one call."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from psychoalign.metrics.accuracy import accuracy
+from psychoalign.metrics.benchmark import MODEL_VS_HUMAN_EXCLUDED_CONDITIONS, benchmark
+from psychoalign.metrics.error_consistency import error_consistency
+from psychoalign.metrics.image_level import image_accuracy_correlation
+from psychoalign.metrics.rajalingham import behavioural_consistency
+from psychoalign.metrics.shape_bias import shape_bias
+from psychoalign.trials import TrialDataError
+
+__all__ = ["PRESETS", "comparison_tables"]
+
+#: Named settings of published benchmarks: conditions left out of the benchmark table.
+PRESETS: dict[str, dict] = {
+    "model-vs-human": {"excluded_conditions": MODEL_VS_HUMAN_EXCLUDED_CONDITIONS},
+}
+_CUE_CONFLICT = "cue-conflict"
+_SIGNATURE_METRICS = ("O1", "O2", "I1n", "I2n")
+
+
+def comparison_tables(
+    trials: pd.DataFrame,
+    *,
+    preset: str | None = None,
+    n_boot: int = 0,
+    n_splits: int = 100,
+    seed: int = 0,
+) -> dict[str, pd.DataFrame]:
+    """Compute the comparison tables of a trial table.
+
+    Parameters
+    ----------
+    trials
+        Validated trial table.
+    preset
+        ``"model-vs-human"`` or None (see :data:`PRESETS`).
+    n_boot
+        Bootstrap resamples for the error-consistency intervals (0: none) and, when
+        positive, for the image-level ceiling (otherwise 1000 there).
+    n_splits
+        Split halves for the behavioural consistency.
+    seed
+        Seed of every resampling.
+
+    Returns
+    -------
+    dict of str to pandas.DataFrame
+        Always ``accuracy``, ``error_consistency`` and ``benchmark``; ``shape_bias`` when
+        there are cue-conflict trials; ``image_accuracy`` and
+        ``behavioural_consistency`` (O1, O2, I1n, I2n, split over trials) when an
+        experiment has both human and model observers.
+    """
+    if preset is not None and preset not in PRESETS:
+        raise TrialDataError(f"preset: '{preset}' is not one of {', '.join(PRESETS)}.")
+    settings = PRESETS.get(preset, {}) if preset else {}
+    tables = {
+        "accuracy": accuracy(trials),
+        "error_consistency": error_consistency(trials, n_boot=n_boot, seed=seed),
+        "benchmark": benchmark(trials, excluded_conditions=settings.get("excluded_conditions")),
+    }
+    cue_conflict = trials[trials["experiment"] == _CUE_CONFLICT]
+    if len(cue_conflict):
+        tables["shape_bias"] = shape_bias(cue_conflict)
+    kinds = trials.groupby("experiment")["observer_kind"].nunique()
+    mixed = trials[trials["experiment"].isin(kinds.index[kinds == 2])]
+    if len(mixed):
+        tables["image_accuracy"] = image_accuracy_correlation(
+            mixed, n_boot=n_boot or 1000, seed=seed
+        )
+        tables["behavioural_consistency"] = pd.concat(
+            [
+                behavioural_consistency(mixed, metric, n_splits=n_splits, seed=seed)
+                for metric in _SIGNATURE_METRICS
+            ],
+            ignore_index=True,
+        )
+    return tables

@@ -1,0 +1,106 @@
+"""Provenance of every output (versions, inputs and their checksums, parameters) and atomic writes."""
+
+from __future__ import annotations
+
+import datetime as _datetime
+import hashlib
+import json
+import os
+import platform
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterable, Mapping
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["file_sha256", "provenance", "write_outputs"]
+
+_PACKAGES = ("psychoalign", "numpy", "pandas", "scipy", "pyarrow")
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """SHA-256 of a file's bytes, as 64 hex digits."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _version(package: str) -> str | None:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def provenance(
+    inputs: Iterable[str | os.PathLike[str]] = (),
+    parameters: Mapping[str, Any] | None = None,
+    packages: Iterable[str] = (),
+) -> dict[str, Any]:
+    """A JSON-ready record of how an output was made.
+
+    Parameters
+    ----------
+    inputs
+        Input files; each is listed with its size and SHA-256.
+    parameters
+        Every option that shaped the output, seeds included.
+    packages
+        Packages whose versions matter beyond psychoalign, numpy, pandas, scipy and
+        pyarrow.
+
+    Returns
+    -------
+    dict
+        ``created`` (UTC, ISO 8601), ``command``, ``python``, ``platform``,
+        ``versions`` (package -> version), ``parameters`` and ``inputs``
+        (``path, bytes, sha256``).
+    """
+    return {
+        "created": _datetime.datetime.now(_datetime.timezone.utc).isoformat(timespec="seconds"),
+        "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "versions": {name: _version(name) for name in (*_PACKAGES, *packages)},
+        "parameters": dict(parameters or {}),
+        "inputs": [
+            {"path": str(path), "bytes": Path(path).stat().st_size, "sha256": file_sha256(path)}
+            for path in inputs
+        ],
+    }
+
+
+def write_outputs(
+    tables: Mapping[str, pd.DataFrame], folder: str | os.PathLike[str], record: Mapping[str, Any]
+) -> list[Path]:
+    """Write ``name.csv`` and its ``name.json`` sidecar for each table, all or nothing.
+
+    Everything is written into a temporary folder next to ``folder`` first and then
+    moved into place file by file with atomic renames, so an error while writing leaves
+    no partial output behind and a reader never sees a half-written file.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The CSV files written.
+    """
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:
+        for name, table in tables.items():
+            table.to_csv(staging / f"{name}.csv", index=False)
+            sidecar = {**record, "table": f"{name}.csv", "rows": len(table), "columns": list(table.columns)}
+            (staging / f"{name}.json").write_text(json.dumps(sidecar, indent=2) + "\n")
+        folder.mkdir(exist_ok=True)
+        for staged in sorted(staging.iterdir()):
+            os.replace(staged, folder / staged.name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return [folder / f"{name}.csv" for name in tables]
