@@ -209,6 +209,7 @@ def _fail(frame: pd.DataFrame, bad: np.ndarray, column: str, problem: str) -> No
     """Raise for the first row where ``bad`` is true; ``problem`` may use {value}."""
     position = int(np.flatnonzero(bad)[0])
     value = frame[column].iloc[position]
+    value = value.item() if isinstance(value, np.generic) else value
     raise TrialDataError(
         f"{_where(frame, position)}column '{column}' {problem.format(value=repr(value))}."
     )
@@ -342,24 +343,31 @@ def _check_unique_trials(frame: pd.DataFrame) -> None:
 
 
 def _check_paired(frame: pd.DataFrame) -> None:
-    groups = frame.groupby(["experiment", "condition"], sort=False)
-    for (experiment, condition), group in groups:
+    """Every observer of an experiment and condition saw the same images, as often."""
+    positioned = frame.assign(_position=np.arange(len(frame)))
+    for (experiment, condition), group in positioned.groupby(["experiment", "condition"], sort=False):
         repeats = group.groupby(["image", "observer"], sort=True).size().unstack(fill_value=0)
-        differs = repeats.ne(repeats.iloc[:, 0], axis=0).to_numpy()
-        if not differs.any():
+        signatures = [tuple(repeats[name]) for name in repeats.columns]
+        # The most common set of images is the reference; the first other observer is named.
+        reference = max(signatures, key=signatures.count)
+        deviant = next((i for i, s in enumerate(signatures) if s != reference), None)
+        if deviant is None:
             continue
-        image_at, observer_at = (int(i[0]) for i in np.nonzero(differs))
-        image = repeats.index[image_at]
-        pair = (repeats.columns[0], repeats.columns[observer_at])
-        counts = repeats.loc[image, list(pair)].to_numpy()
-        seen, unseen = pair if counts[0] > counts[1] else pair[::-1]
-        rows = (group["image"] == image) & (group["observer"] == seen)
-        position = frame.index.get_loc(group.index[rows.to_numpy()][-1])
+        name = repeats.columns[deviant]
+        reference_name = repeats.columns[signatures.index(reference)]
+        own, expected = repeats[name].to_numpy(), np.array(reference)
+        extra = own > expected
+        seen, unseen = (name, reference_name) if extra.any() else (reference_name, name)
+        images = set(repeats.index[extra if extra.any() else own < expected])
+        rows = group["image"].isin(images).to_numpy() & (group["observer"] == seen).to_numpy()
+        first = int(np.flatnonzero(rows)[0])
+        position, image = int(group["_position"].iloc[first]), group["image"].iloc[first]
         raise TrialDataError(
             f"{_where(frame, position)}column 'image' has '{image}', which observer "
-            f"'{seen}' saw {max(counts)} time(s) in condition '{condition}' of experiment "
-            f"'{experiment}' but observer '{unseen}' {min(counts)} time(s); observers of a "
-            "paired experiment must all see the same images."
+            f"'{seen}' saw {repeats.loc[image, seen]} time(s) in condition '{condition}' of "
+            f"experiment '{experiment}' but observer '{unseen}' "
+            f"{repeats.loc[image, unseen]} time(s); observers of a paired experiment must "
+            "all see the same images."
         )
 
 

@@ -1,0 +1,33 @@
+"""Helpers shared by the tests: hand-built trial tables and an independent CSV reader."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pandas as pd
+
+from psychoalign.datasets import data_dir
+
+HUMAN_RAW = data_dir() / "model-vs-human" / "human-raw"
+
+
+def make_trials(rows: list[tuple], experiment: str = "toy", condition: str = "0") -> pd.DataFrame:
+    """Trial table from (observer, kind, image, category, response) tuples, in order."""
+    frame = pd.DataFrame(rows, columns=["observer", "observer_kind", "image", "category", "response"])
+    frame.insert(0, "experiment", experiment)
+    frame["session"] = 1
+    frame["trial"] = frame.groupby("observer").cumcount() + 1
+    frame["stimulus"] = frame["image"]
+    frame["condition"] = condition
+    frame["correct"] = frame["response"] == frame["category"]
+    frame["rt"] = float("nan")
+    columns = ["experiment", "observer", "observer_kind", "session", "trial", "stimulus", "image",
+               "condition", "category", "response", "correct", "rt"]
+    return frame[columns]
+
+
+def raw_rows(path: Path) -> list[dict[str, str]]:
+    """A model-vs-human CSV read with the standard library (independent of psychoalign)."""
+    with open(path, newline="") as handle:
+        return [{k.lower(): v for k, v in row.items()} for row in csv.DictReader(handle)]
