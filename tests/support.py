@@ -14,7 +14,9 @@ HUMAN_RAW = data_dir() / "model-vs-human" / "human-raw"
 
 def make_trials(rows: list[tuple], experiment: str = "toy", condition: str = "0") -> pd.DataFrame:
     """Trial table from (observer, kind, image, category, response) tuples, in order."""
-    frame = pd.DataFrame(rows, columns=["observer", "observer_kind", "image", "category", "response"])
+    frame = pd.DataFrame(
+        rows, columns=["observer", "observer_kind", "image", "category", "response"]
+    )
     frame.insert(0, "experiment", experiment)
     frame["session"] = 1
     frame["trial"] = frame.groupby("observer").cumcount() + 1
@@ -22,8 +24,20 @@ def make_trials(rows: list[tuple], experiment: str = "toy", condition: str = "0"
     frame["condition"] = condition
     frame["correct"] = frame["response"] == frame["category"]
     frame["rt"] = float("nan")
-    columns = ["experiment", "observer", "observer_kind", "session", "trial", "stimulus", "image",
-               "condition", "category", "response", "correct", "rt"]
+    columns = [
+        "experiment",
+        "observer",
+        "observer_kind",
+        "session",
+        "trial",
+        "stimulus",
+        "image",
+        "condition",
+        "category",
+        "response",
+        "correct",
+        "rt",
+    ]
     return frame[columns]
 
 

@@ -56,7 +56,9 @@ def _version_callback(value: bool) -> None:
 def _main(
     version: Annotated[
         bool,
-        typer.Option("--version", callback=_version_callback, is_eager=True, help="Print the version."),
+        typer.Option(
+            "--version", callback=_version_callback, is_eager=True, help="Print the version."
+        ),
     ] = False,
 ) -> None:
     """Run psychophysics, run vision models on the same stimuli, compare humans and models."""
@@ -64,7 +66,7 @@ def _main(
 
 @contextmanager
 def _progress(total: int) -> Iterator[Callable[[str], None]]:
-    """A progress bar of ``total`` named steps; call the yielded function as each starts."""
+    """Show a progress bar of ``total`` named steps; call the yielded function as each starts."""
     columns = (TextColumn("{task.description:<24}"), BarColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console) as progress:
         task = progress.add_task("starting", total=total)
@@ -96,7 +98,9 @@ def _compare(
             categories=MODEL_VS_HUMAN_CATEGORIES if model_vs_human else None,
         )
         step("comparing observers")
-        tables = comparison_tables(trials, preset=preset, n_boot=n_boot, n_splits=n_splits, seed=seed)
+        tables = comparison_tables(
+            trials, preset=preset, n_boot=n_boot, n_splits=n_splits, seed=seed
+        )
         step("writing tables")
         parameters = {"preset": preset, "n_boot": n_boot, "n_splits": n_splits, "seed": seed}
         written = write_outputs(tables, out, provenance(files, parameters))
@@ -107,15 +111,21 @@ def _compare(
 @app.command()
 def compare(
     inputs: Annotated[
-        list[Path], typer.Argument(help="Trial files, folders of them, or glob patterns.", show_default=False)
+        list[Path],
+        typer.Argument(help="Trial files, folders of them, or glob patterns.", show_default=False),
     ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the result tables.")],
     preset: Annotated[
         str | None,
-        typer.Option(help="Benchmark settings: 'model-vs-human' (16 categories, paired images, its excluded conditions)."),
+        typer.Option(
+            help="Benchmark settings: 'model-vs-human' (16 categories, paired images, "
+            "the benchmark's excluded conditions)."
+        ),
     ] = None,
     n_boot: Annotated[int, typer.Option(help="Bootstrap resamples for confidence intervals.")] = 0,
-    n_splits: Annotated[int, typer.Option(help="Split halves for noise-corrected consistency.")] = 100,
+    n_splits: Annotated[
+        int, typer.Option(help="Split halves for noise-corrected consistency.")
+    ] = 100,
     seed: Annotated[int, typer.Option(help="Seed of every resampling.")] = 0,
 ) -> None:
     """Compare observers: accuracy, error consistency, the benchmark table and more.
@@ -130,7 +140,9 @@ def compare(
 
 @app.command()
 def demo(
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the results.")] = Path("results/demo"),
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the results.")] = Path(
+        "results/demo"
+    ),
 ) -> None:
     """Compare the bundled model-vs-human human observers (17 datasets) with each other."""
     with _user_errors():

@@ -1,4 +1,4 @@
-"""Provenance of every output (versions, inputs and their checksums, parameters) and atomic writes."""
+"""Provenance of every output (versions, inputs, checksums, parameters) and atomic writes."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ def provenance(
     parameters: Mapping[str, Any] | None = None,
     packages: Iterable[str] = (),
 ) -> dict[str, Any]:
-    """A JSON-ready record of how an output was made.
+    """Record how an output was made, ready for JSON.
 
     Parameters
     ----------
@@ -96,7 +96,12 @@ def write_outputs(
     try:
         for name, table in tables.items():
             table.to_csv(staging / f"{name}.csv", index=False)
-            sidecar = {**record, "table": f"{name}.csv", "rows": len(table), "columns": list(table.columns)}
+            sidecar = {
+                **record,
+                "table": f"{name}.csv",
+                "rows": len(table),
+                "columns": list(table.columns),
+            }
             (staging / f"{name}.json").write_text(json.dumps(sidecar, indent=2) + "\n")
         folder.mkdir(exist_ok=True)
         for staged in sorted(staging.iterdir()):

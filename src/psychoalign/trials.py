@@ -98,7 +98,10 @@ _STRING_COLUMNS = tuple(name for name, dtype in TRIAL_COLUMNS.items() if dtype =
 _TRIAL_KEY = ("experiment", "observer", "session", "trial")
 # Provenance carried through reading so that every error can name file and row.
 _SOURCE, _ROW = "_source", "_row"
-_TRUE, _FALSE = frozenset({"True", "true", "TRUE", "1"}), frozenset({"False", "false", "FALSE", "0"})
+_TRUE, _FALSE = (
+    frozenset({"True", "true", "TRUE", "1"}),
+    frozenset({"False", "false", "FALSE", "0"}),
+)
 
 Categories = Sequence[str] | Mapping[str, Sequence[str]]
 
@@ -234,7 +237,9 @@ def _check_allowed(frame: pd.DataFrame, column: str, allowed: Iterable[str]) -> 
 def _checked_counts(frame: pd.DataFrame, column: str) -> pd.Series:
     values = frame[column]
     if pd.api.types.is_bool_dtype(values) or not pd.api.types.is_numeric_dtype(values):
-        is_whole = values.map(lambda v: isinstance(v, (int, np.integer)) and not isinstance(v, bool))
+        is_whole = values.map(
+            lambda v: isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+        )
         if not is_whole.all():
             _fail(frame, ~is_whole.to_numpy(bool), column, "has {value}, not a whole number")
         values = values.astype("int64")
@@ -249,7 +254,9 @@ def _checked_rt(frame: pd.DataFrame) -> pd.Series:
     values = frame["rt"]
     if pd.api.types.is_bool_dtype(values) or not pd.api.types.is_numeric_dtype(values):
         is_number = values.map(
-            lambda v: v is None or (isinstance(v, (int, float, np.number)) and not isinstance(v, bool))
+            lambda v: (
+                v is None or (isinstance(v, (int, float, np.number)) and not isinstance(v, bool))
+            )
         )
         if not is_number.all():
             _fail(frame, ~is_number.to_numpy(bool), "rt", "has {value}, not a number of seconds")
@@ -345,7 +352,9 @@ def _check_unique_trials(frame: pd.DataFrame) -> None:
 def _check_paired(frame: pd.DataFrame) -> None:
     """Every observer of an experiment and condition saw the same images, as often."""
     positioned = frame.assign(_position=np.arange(len(frame)))
-    for (experiment, condition), group in positioned.groupby(["experiment", "condition"], sort=False):
+    for (experiment, condition), group in positioned.groupby(
+        ["experiment", "condition"], sort=False
+    ):
         repeats = group.groupby(["image", "observer"], sort=True).size().unstack(fill_value=0)
         signatures = [tuple(repeats[name]) for name in repeats.columns]
         # The most common set of images is the reference; the first other observer is named.
@@ -470,7 +479,9 @@ def find_trial_files(
         elif path.is_file():
             found = [path]
         else:
-            found = sorted(Path(p) for p in glob.glob(str(entry), recursive=True) if Path(p).is_file())
+            found = sorted(
+                Path(p) for p in glob.glob(str(entry), recursive=True) if Path(p).is_file()
+            )
         if not found:
             raise TrialDataError(f"{entry}: no trial files (*.csv, *.parquet) found there.")
         files.extend(found)

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 import pytest
-from support import make_trials
 
 from psychoalign.metrics import accuracy
 from psychoalign.metrics._stats import wilson_interval
+from support import make_trials
 
 
 def test_accuracy_by_hand():
@@ -18,8 +18,15 @@ def test_accuracy_by_hand():
     )
     table = accuracy(trials)
     assert table.columns.tolist() == [
-        "experiment", "condition", "observer", "observer_kind",
-        "n_trials", "n_correct", "accuracy", "ci_low", "ci_high",
+        "experiment",
+        "condition",
+        "observer",
+        "observer_kind",
+        "n_trials",
+        "n_correct",
+        "accuracy",
+        "ci_low",
+        "ci_high",
     ]
     a = table.set_index("observer").loc["a"]
     assert (a.n_trials, a.n_correct, a.accuracy) == (3, 2, pytest.approx(2 / 3))
@@ -29,7 +36,12 @@ def test_accuracy_by_hand():
 @pytest.mark.parametrize(
     ("successes", "trials", "low", "high"),
     # Newcombe (1998), Statistics in Medicine 17:857-872, Table I, method 3 (Wilson score).
-    [(81, 263, 0.2553, 0.3662), (15, 148, 0.0624, 0.1605), (0, 20, 0.0, 0.1611), (1, 29, 0.0061, 0.1718)],
+    [
+        (81, 263, 0.2553, 0.3662),
+        (15, 148, 0.0624, 0.1605),
+        (0, 20, 0.0, 0.1611),
+        (1, 29, 0.0061, 0.1718),
+    ],
 )
 def test_wilson_interval_matches_published_values(successes, trials, low, high):
     computed = wilson_interval(successes, trials)

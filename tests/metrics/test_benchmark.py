@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from support import make_trials
 
 from psychoalign.metrics import MODEL_VS_HUMAN_EXCLUDED_CONDITIONS, benchmark
 from psychoalign.metrics.benchmark import BENCHMARK_COLUMNS
+from support import make_trials
 
 # Two humans and a model, two conditions of four images; 1 = right, 0 = wrong.
 PATTERNS = {
@@ -19,8 +19,13 @@ def toy() -> pd.DataFrame:
     frames = []
     for condition, observers in PATTERNS.items():
         rows = [
-            (name, "model" if name == "m" else "human", f"{condition}{i}.png", "cat",
-             "cat" if bit == "1" else "dog")
+            (
+                name,
+                "model" if name == "m" else "human",
+                f"{condition}{i}.png",
+                "cat",
+                "cat" if bit == "1" else "dog",
+            )
             for name, pattern in observers.items()
             for i, bit in enumerate(pattern)
         ]
@@ -48,9 +53,11 @@ def test_benchmark_by_hand(toy):
 
 
 def test_excluded_conditions_leave_every_score(toy):
-    row = benchmark(toy, excluded_conditions={"toy": ["b"]}).query(
-        "observer == 'm' and experiment == 'toy'"
-    ).iloc[0]
+    row = (
+        benchmark(toy, excluded_conditions={"toy": ["b"]})
+        .query("observer == 'm' and experiment == 'toy'")
+        .iloc[0]
+    )
     assert row.accuracy == 0.25
     assert row.accuracy_difference == pytest.approx((0.0625 + 0.25) / 2)
     assert row.observed_consistency == pytest.approx(0.625)
@@ -61,7 +68,9 @@ def test_the_all_rows_average_over_datasets(toy):
     second = toy.assign(experiment="other")
     second.loc[second.observer == "m", "response"] = second.loc[second.observer == "m", "category"]
     second["correct"] = second.response == second.category
-    table = benchmark(pd.concat([toy, second], ignore_index=True)).set_index(["observer", "experiment"])
+    table = benchmark(pd.concat([toy, second], ignore_index=True)).set_index(
+        ["observer", "experiment"]
+    )
     assert table.loc[("m", "all"), "accuracy"] == pytest.approx((0.125 + 1.0) / 2)
 
 

@@ -8,11 +8,11 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from support import HUMAN_RAW, make_trials, raw_rows
 
 from psychoalign.datasets import MODEL_VS_HUMAN_DATASETS
 from psychoalign.metrics import error_consistency
 from psychoalign.trials import image_id
+from support import HUMAN_RAW, make_trials, raw_rows
 
 
 def _observers(**answers: str) -> pd.DataFrame:
@@ -45,7 +45,11 @@ def test_kappa_by_hand(first, second, c_obs, c_exp, kappa):
 
 def test_all_pairs_at_once():
     table = error_consistency(_observers(a="1100", b="1010", c="1110"))
-    assert list(zip(table.observer_1, table.observer_2)) == [("a", "b"), ("a", "c"), ("b", "c")]
+    assert list(zip(table.observer_1, table.observer_2, strict=True)) == [
+        ("a", "b"),
+        ("a", "c"),
+        ("b", "c"),
+    ]
     assert table.kappa.tolist() == pytest.approx([0.0, 0.5, 0.5])
 
 
@@ -91,15 +95,18 @@ def test_human_kappa_of_every_model_vs_human_dataset_matches_an_independent_coun
         subjects = sorted({r["subj"] for r in rows})
         for condition in sorted({r["condition"] for r in rows}):
             correct = {
-                s: {image_id(r["imagename"]): r["object_response"] == r["category"]
-                    for r in rows if r["subj"] == s and r["condition"] == condition}
+                s: {
+                    image_id(r["imagename"]): r["object_response"] == r["category"]
+                    for r in rows
+                    if r["subj"] == s and r["condition"] == condition
+                }
                 for s in subjects
             }
             for a, b in itertools.combinations(subjects, 2):
                 images = sorted(correct[a])
                 x = [correct[a][i] for i in images]
                 y = [correct[b][i] for i in images]
-                c_obs = sum(p == q for p, q in zip(x, y)) / len(x)
+                c_obs = sum(p == q for p, q in zip(x, y, strict=True)) / len(x)
                 p1, p2 = sum(x) / len(x), sum(y) / len(y)
                 c_exp = p1 * p2 + (1 - p1) * (1 - p2)
                 kappas.append(1.0 if c_obs == 1 else (c_obs - c_exp) / (1 - c_exp))

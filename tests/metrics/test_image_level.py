@@ -4,10 +4,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy.stats import spearmanr
-from support import make_trials
 
 from psychoalign.metrics import image_accuracy_correlation
 from psychoalign.trials import TrialDataError
+from support import make_trials
 
 # Per-image pattern of right (1) and wrong (0) answers of four humans.
 HUMANS = {"a.png": "1111", "b.png": "1110", "c.png": "1100", "d.png": "1000", "e.png": "0000"}
@@ -34,7 +34,9 @@ def test_rho_is_spearman_of_per_image_accuracy():
 
 def test_ceiling_is_one_when_all_humans_agree():
     identical = {image: bits[0] * 4 for image, bits in HUMANS.items()}
-    row = image_accuracy_correlation(_trials({"a.png": "1", "e.png": "0", "c.png": "1"}, identical), n_boot=50).iloc[0]
+    row = image_accuracy_correlation(
+        _trials({"a.png": "1", "e.png": "0", "c.png": "1"}, identical), n_boot=50
+    ).iloc[0]
     assert (row.ceiling, row.ceiling_low, row.ceiling_high) == (1.0, 1.0, 1.0)
 
 

@@ -4,11 +4,11 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy.stats import norm
-from support import make_trials
 
 from psychoalign.metrics import behavioural_consistency, behavioural_signature
 from psychoalign.metrics.rajalingham import _subject_halves, _trial_halves
 from psychoalign.trials import TrialDataError
+from support import make_trials
 
 # Four human trials per image, 3 categories x 2 images; na counts in the denominator.
 RESPONSES = {
@@ -59,7 +59,10 @@ def test_i2_by_hand(hand_trials):
     table = behavioural_signature(hand_trials, "I2").set_index(["image", "distractor"])
     assert len(table) == 6 * 2
     # cat1 vs dog: HR = 1 - P(dog | cat1) = .75; FAR = P(cat | dog images) = 1/8.
-    assert table.loc[("cat1.png", "dog"), ["hit_rate", "false_alarm_rate"]].tolist() == [0.75, 0.125]
+    assert table.loc[("cat1.png", "dog"), ["hit_rate", "false_alarm_rate"]].tolist() == [
+        0.75,
+        0.125,
+    ]
     assert table.loc[("cat1.png", "dog"), "value"] == pytest.approx(dprime(0.75, 1 / 8))
     # dog2 vs cat: HR = 1 - 1/4; FAR = P(dog | cat images) = 2/8.
     assert table.loc[("dog2.png", "cat"), "value"] == pytest.approx(dprime(0.75, 0.25))
@@ -143,10 +146,12 @@ def _simulated(seed: int = 0, n_categories: int = 6, n_images: int = 20, n_subje
         ("stranger", "model", n_subjects, other),
     ):
         for _ in range(repeats):
-            draws = (rng.random(len(images))[:, None] > np.cumsum(probabilities, axis=1)).sum(axis=1)
+            draws = (rng.random(len(images))[:, None] > np.cumsum(probabilities, axis=1)).sum(
+                axis=1
+            )
             rows += [
                 (name, kind, image, label, categories[min(d, n_categories - 1)])
-                for image, label, d in zip(images, labels, draws)
+                for image, label, d in zip(images, labels, draws, strict=True)
             ]
     return make_trials(rows, experiment="simulated")
 
@@ -171,6 +176,8 @@ def test_consistency_is_seeded_and_reports_its_split(edge_trials):
 
 
 def test_subject_split_needs_two_reference_observers(hand_trials):
-    trials = hand_trials.assign(observer_kind=np.where(hand_trials.observer == "s0", "human", "model"))
+    trials = hand_trials.assign(
+        observer_kind=np.where(hand_trials.observer == "s0", "human", "model")
+    )
     with pytest.raises(TrialDataError, match="splitting over subjects needs at least two"):
         behavioural_consistency(trials, "O1", split="subjects")

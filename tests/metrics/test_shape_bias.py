@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 import pytest
-from support import make_trials
 
 from psychoalign.metrics import cue_conflict_categories, shape_bias
 from psychoalign.trials import TrialDataError
+from support import make_trials
 
 
 def test_shape_bias_by_hand():

@@ -53,9 +53,9 @@ def item_tables(trials: pd.DataFrame, by: Sequence[str]) -> Iterator[ItemTable]:
         present = np.zeros(shape)
         correct[observer_codes, item_codes] = group["correct"].to_numpy(dtype=float)
         present[observer_codes, item_codes] = 1.0
-        kinds = (
-            group.drop_duplicates("observer").set_index("observer")["observer_kind"]
-        ).reindex(observers)
+        kinds = (group.drop_duplicates("observer").set_index("observer")["observer_kind"]).reindex(
+            observers
+        )
         yield ItemTable(
             key=key if isinstance(key, tuple) else (key,),
             observers=np.asarray(observers, dtype=object),

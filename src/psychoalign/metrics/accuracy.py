@@ -18,7 +18,7 @@ def accuracy(
     by: Sequence[str] = ("experiment", "condition"),
     confidence: float = 0.95,
 ) -> pd.DataFrame:
-    """Proportion correct per observer within each group, with a Wilson interval.
+    r"""Proportion correct per observer within each group, with a Wilson interval.
 
     Parameters
     ----------
@@ -40,8 +40,8 @@ def accuracy(
     ``accuracy = n_correct / n_trials``; a response of ``na`` (no answer in time) is
     wrong. The interval is Wilson's score interval,
 
-    .. math:: \\frac{\\hat p + \\frac{z^2}{2n} \\pm z \\sqrt{\\frac{\\hat p (1 - \\hat p)}{n}
-              + \\frac{z^2}{4n^2}}}{1 + \\frac{z^2}{n}},
+    .. math:: \frac{\hat p + \frac{z^2}{2n} \pm z \sqrt{\frac{\hat p (1 - \hat p)}{n}
+              + \frac{z^2}{4n^2}}}{1 + \frac{z^2}{n}},
 
     which stays inside [0, 1] and keeps its coverage near 0 and 1 [1]_.
 

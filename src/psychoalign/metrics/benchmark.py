@@ -47,7 +47,7 @@ def benchmark(
     *,
     excluded_conditions: Mapping[str, Collection[str]] | None = None,
 ) -> pd.DataFrame:
-    """Benchmark scores of every observer against the human observers, per dataset and overall.
+    r"""Benchmark scores of every observer against the human observers, per dataset and overall.
 
     Parameters
     ----------
@@ -74,10 +74,10 @@ def benchmark(
 
     - ``accuracy``: proportion correct pooled over the trials of :math:`C` (the
       out-of-distribution accuracy);
-    - ``accuracy_difference``: :math:`\\frac{1}{|H|}\\sum_{h}\\frac{1}{|C|}\\sum_c
+    - ``accuracy_difference``: :math:`\frac{1}{|H|}\sum_{h}\frac{1}{|C|}\sum_c
       (a_{oc} - a_{hc})^2`, with :math:`a` the accuracy in condition :math:`c`;
     - ``observed_consistency`` and ``error_consistency``: :math:`c_{obs}` and
-      :math:`\\kappa` of :func:`~psychoalign.metrics.error_consistency` averaged the same
+      :math:`\kappa` of :func:`~psychoalign.metrics.error_consistency` averaged the same
       way, first over conditions, then over partners.
 
     The ``all`` rows average each score over datasets. An observer with no human
@@ -93,8 +93,8 @@ def benchmark(
     --------
     >>> from psychoalign.datasets import load_model_vs_human
     >>> table = benchmark(load_model_vs_human(["edge", "silhouette"]))
-    >>> table.query("experiment == 'edge'").error_consistency.mean().round(3)
-    np.float64(0.318)
+    >>> round(float(table.query("experiment == 'edge'").error_consistency.mean()), 3)
+    0.318
     """
     check_columns(trials, ["experiment", "condition", "observer", "observer_kind", "correct"])
     kept = trials[~_excluded(trials, excluded_conditions or {})]
@@ -107,9 +107,7 @@ def benchmark(
     scores = pooled.merge(_accuracy_difference(kept), how="left").merge(
         _consistency(kept), how="left"
     )
-    overall = (
-        scores.groupby(["observer", "observer_kind"], sort=True)[_SCORES].mean().reset_index()
-    )
+    overall = scores.groupby(["observer", "observer_kind"], sort=True)[_SCORES].mean().reset_index()
     overall["experiment"] = "all"
     return pd.concat([scores, overall], ignore_index=True)[BENCHMARK_COLUMNS]
 
@@ -131,7 +129,9 @@ def _mean_over_partners(per_condition: pd.DataFrame, columns: list[str]) -> pd.D
 
 
 def _accuracy_difference(trials: pd.DataFrame) -> pd.DataFrame:
-    per_condition = accuracy(trials)[["experiment", "condition", "observer", "observer_kind", "accuracy"]]
+    per_condition = accuracy(trials)[
+        ["experiment", "condition", "observer", "observer_kind", "accuracy"]
+    ]
     humans = per_condition[per_condition["observer_kind"] == "human"]
     paired = per_condition.merge(
         humans[["experiment", "condition", "observer", "accuracy"]].rename(
@@ -148,8 +148,12 @@ def _accuracy_difference(trials: pd.DataFrame) -> pd.DataFrame:
 
 def _consistency(trials: pd.DataFrame) -> pd.DataFrame:
     pairs = error_consistency(trials)
-    forward = pairs.rename(columns={"observer_1": "observer", "observer_2": "partner", "kind_2": "partner_kind"})
-    backward = pairs.rename(columns={"observer_2": "observer", "observer_1": "partner", "kind_1": "partner_kind"})
+    forward = pairs.rename(
+        columns={"observer_1": "observer", "observer_2": "partner", "kind_2": "partner_kind"}
+    )
+    backward = pairs.rename(
+        columns={"observer_2": "observer", "observer_1": "partner", "kind_1": "partner_kind"}
+    )
     both = pd.concat([forward, backward], ignore_index=True)
     with_humans = both[both["partner_kind"] == "human"].rename(
         columns={"c_obs": "observed_consistency", "kappa": "error_consistency"}

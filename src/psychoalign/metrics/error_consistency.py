@@ -23,7 +23,7 @@ def error_consistency(
     confidence: float = 0.95,
     seed: int | None = None,
 ) -> pd.DataFrame:
-    """Error consistency (Cohen's kappa on trial-by-trial correctness) for every observer pair.
+    r"""Error consistency (Cohen's kappa on trial-by-trial correctness) for every observer pair.
 
     Parameters
     ----------
@@ -55,12 +55,12 @@ def error_consistency(
     All pairs of a group come from matrix products of the observers x items
     correctness matrix, with no loop over pairs:
 
-    .. math:: c_{obs} = \\frac{1}{n}\\sum_i [x_{1i} = x_{2i}], \\quad
-              c_{exp} = p_1 p_2 + (1 - p_1)(1 - p_2), \\quad
-              \\kappa = \\frac{c_{obs} - c_{exp}}{1 - c_{exp}}
+    .. math:: c_{obs} = \frac{1}{n}\sum_i [x_{1i} = x_{2i}], \quad
+              c_{exp} = p_1 p_2 + (1 - p_1)(1 - p_2), \quad
+              \kappa = \frac{c_{obs} - c_{exp}}{1 - c_{exp}}
 
     where :math:`p_k` is observer :math:`k`'s accuracy on the paired trials, and
-    :math:`\\kappa = 1` when :math:`c_{obs} = 1`. ``na`` responses count as errors.
+    :math:`\kappa = 1` when :math:`c_{obs} = 1`. ``na`` responses count as errors.
 
     References
     ----------
@@ -71,7 +71,7 @@ def error_consistency(
     --------
     >>> from psychoalign.datasets import load_model_vs_human
     >>> ec = error_consistency(load_model_vs_human("edge"))
-    >>> round(ec.kappa.mean(), 3)
+    >>> round(float(ec.kappa.mean()), 3)
     0.318
     """
     by = list(by)
@@ -116,8 +116,9 @@ def kappa_from_counts(
 
     Examples
     --------
-    >>> kappa_from_counts(np.array(4), np.array(2), np.array(2), np.array(2))
-    (array(0.5), array(0.5), array(0.))
+    >>> c_obs, c_exp, kappa = kappa_from_counts(np.array(4), np.array(3), np.array(3), np.array(2))
+    >>> float(c_obs), float(c_exp), float(kappa)
+    (0.75, 0.5, 0.5)
     """
     with np.errstate(invalid="ignore", divide="ignore"):
         c_obs = n_agree / n_shared
@@ -125,7 +126,7 @@ def kappa_from_counts(
         p_2 = n_right_2 / n_shared
         c_exp = p_1 * p_2 + (1 - p_1) * (1 - p_2)
         kappa = np.where(n_agree == n_shared, 1.0, (c_obs - c_exp) / (1 - c_exp))
-    return c_obs, c_exp, np.where(n_shared > 0, kappa, np.nan)
+    return np.asarray(c_obs), np.asarray(c_exp), np.where(n_shared > 0, kappa, np.nan)
 
 
 def _pair_counts(
@@ -178,7 +179,9 @@ def _pairs_of(
         }
     )
     if n_boot > 0:
-        frame["ci_low"], frame["ci_high"] = _bootstrap(table, first, second, n_boot, confidence, rng)
+        frame["ci_low"], frame["ci_high"] = _bootstrap(
+            table, first, second, n_boot, confidence, rng
+        )
     for column, value in zip(by, table.key, strict=True):
         frame.insert(by.index(column), column, value)
     return frame

@@ -1,4 +1,4 @@
-"""Image-level agreement: per-image accuracy correlation with a human ceiling (Eberhardt et al. 2016)."""
+"""Per-image accuracy correlation with a human ceiling (Eberhardt et al. 2016)."""
 
 from __future__ import annotations
 
@@ -91,7 +91,7 @@ def image_accuracy_correlation(
     frame = trials.assign(_score=_scores(trials, probabilities))
     rng = np.random.default_rng(seed)
     rows = []
-    for key, group in (frame.groupby(by, sort=True) if by else [((), frame)]):
+    for key, group in frame.groupby(by, sort=True) if by else [((), frame)]:
         key = key if isinstance(key, tuple) else (key,)
         is_reference = (group["observer_kind"] == reference).to_numpy()
         if not is_reference.any():
@@ -99,7 +99,9 @@ def image_accuracy_correlation(
         item_codes, items = pd.factorize(pd.MultiIndex.from_frame(group[item_keys]), sort=True)
         reference_rows = group[is_reference]
         subject_codes, _ = pd.factorize(reference_rows["observer"], sort=True)
-        sums, counts = _per_subject(subject_codes, item_codes[is_reference], reference_rows["correct"], len(items))
+        sums, counts = _per_subject(
+            subject_codes, item_codes[is_reference], reference_rows["correct"], len(items)
+        )
         human = sums.sum(axis=0) / np.where(counts.sum(axis=0) > 0, counts.sum(axis=0), np.nan)
         resampled, ceilings = _bootstrap(sums, counts, n_boot, rng)
         ceiling_low, ceiling_high = percentile_interval(ceilings, confidence)
@@ -122,13 +124,26 @@ def image_accuracy_correlation(
                     "rho": float(masked_spearman(score, human)),
                     "ci_low": float(low),
                     "ci_high": float(high),
-                    "ceiling": float(np.nanmean(ceilings)) if np.isfinite(ceilings).any() else np.nan,
+                    "ceiling": float(np.nanmean(ceilings))
+                    if np.isfinite(ceilings).any()
+                    else np.nan,
                     "ceiling_low": float(ceiling_low),
                     "ceiling_high": float(ceiling_high),
                 }
             )
-    columns = [*by, "observer", "observer_kind", "score", "n_images", "rho", "ci_low", "ci_high",
-               "ceiling", "ceiling_low", "ceiling_high"]
+    columns = [
+        *by,
+        "observer",
+        "observer_kind",
+        "score",
+        "n_images",
+        "rho",
+        "ci_low",
+        "ci_high",
+        "ceiling",
+        "ceiling_low",
+        "ceiling_high",
+    ]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -136,7 +151,9 @@ def _scores(trials: pd.DataFrame, probabilities: pd.DataFrame | None) -> np.ndar
     """Per-trial score: correctness, or the probability given to the true category."""
     if probabilities is None:
         return trials["correct"].to_numpy(dtype=float)
-    check_columns(probabilities, ["observer", "stimulus", "category", "probability"], "probabilities")
+    check_columns(
+        probabilities, ["observer", "stimulus", "category", "probability"], "probabilities"
+    )
     lookup = probabilities.set_index(["observer", "stimulus", "category"])["probability"]
     keys = pd.MultiIndex.from_frame(trials[["observer", "stimulus", "category"]])
     scores = lookup.reindex(keys).to_numpy(dtype=float)

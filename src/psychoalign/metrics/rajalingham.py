@@ -68,7 +68,9 @@ def _task(trials: pd.DataFrame) -> _Task:
     )
 
 
-def _counts(task: _Task, rows: np.ndarray | None = None, halves: np.ndarray | None = None) -> np.ndarray:
+def _counts(
+    task: _Task, rows: np.ndarray | None = None, halves: np.ndarray | None = None
+) -> np.ndarray:
     """Response counts per item: (items, responses), or (splits, 2, items, responses).
 
     ``rows`` selects trials; ``halves`` (splits, selected trials) assigns each to half 0/1.
@@ -81,7 +83,9 @@ def _counts(task: _Task, rows: np.ndarray | None = None, halves: np.ndarray | No
         return np.bincount(cell, minlength=n_items * n_responses).reshape(n_items, n_responses)
     n_splits = halves.shape[0]
     offset = (np.arange(n_splits)[:, None] * 2 + halves) * (n_items * n_responses)
-    flat = np.bincount((offset + cell[None]).ravel(), minlength=n_splits * 2 * n_items * n_responses)
+    flat = np.bincount(
+        (offset + cell[None]).ravel(), minlength=n_splits * 2 * n_items * n_responses
+    )
     return flat.reshape(n_splits, 2, n_items, n_responses)
 
 
@@ -157,7 +161,7 @@ def behavioural_signature(
     by: Sequence[str] = ("experiment", "condition"),
     pool_humans: bool = True,
 ) -> pd.DataFrame:
-    """Object- or image-level behavioural signature of each observer (Rajalingham et al. 2018).
+    r"""Object- or image-level behavioural signature of each observer (Rajalingham et al. 2018).
 
     Parameters
     ----------
@@ -182,17 +186,17 @@ def behavioural_signature(
 
     Notes
     -----
-    With :math:`P(k \\mid i)` the proportion of trials on image :math:`i` answered
+    With :math:`P(k \mid i)` the proportion of trials on image :math:`i` answered
     :math:`k` (``na`` counts in the denominator, never as a category), and
-    :math:`P(k \\mid c)` the same pooled over the images of category :math:`c`:
+    :math:`P(k \mid c)` the same pooled over the images of category :math:`c`:
 
-    - I1, image :math:`i` of category :math:`c`: HR :math:`= P(c \\mid i)`,
-      FAR :math:`= P(c \\mid` images of other categories :math:`)`;
-    - I2, image :math:`i` and distractor :math:`j \\ne c`: HR :math:`= 1 - P(j \\mid i)`,
-      FAR :math:`= P(c \\mid j)`;
+    - I1, image :math:`i` of category :math:`c`: HR :math:`= P(c \mid i)`,
+      FAR :math:`= P(c \mid` images of other categories :math:`)`;
+    - I2, image :math:`i` and distractor :math:`j \ne c`: HR :math:`= 1 - P(j \mid i)`,
+      FAR :math:`= P(c \mid j)`;
     - O1 and O2: the same with categories in place of images.
 
-    :math:`d' = \\Phi^{-1}(HR) - \\Phi^{-1}(FAR)`, clipped to :math:`\\pm 5`; it is NaN
+    :math:`d' = \Phi^{-1}(HR) - \Phi^{-1}(FAR)`, clipped to :math:`\pm 5`; it is NaN
     where both rates are 0 or both 1 (undefined) and such entries are left out of
     correlations. "n" subtracts the mean d' over the images of the same category (per
     distractor for I2n), removing the object-level component.
@@ -220,7 +224,7 @@ def behavioural_signature(
             observer=np.where(trials["observer_kind"] == "human", "humans", trials["observer"])
         )
     tables = []
-    for key, group in (frame.groupby(by, sort=True) if by else [((), frame)]):
+    for key, group in frame.groupby(by, sort=True) if by else [((), frame)]:
         task = _task(group)
         key = key if isinstance(key, tuple) else (key,)
         for observer, rows in group.groupby("observer", sort=True).indices.items():
@@ -299,7 +303,7 @@ def behavioural_consistency(
     n_splits: int = 100,
     seed: int | None = 0,
 ) -> pd.DataFrame:
-    """Noise-corrected consistency of each observer's behavioural signature with a reference.
+    r"""Noise-corrected consistency of each observer's behavioural signature with a reference.
 
     Parameters
     ----------
@@ -339,14 +343,14 @@ def behavioural_consistency(
     An observer with one trial per image (a deterministic model) is compared with
     each half of the reference:
 
-    .. math:: \\tilde\\rho = \\frac{1}{S}\\sum_s
-              \\frac{\\tfrac12[r(m, h_0) + r(m, h_1)]}{\\sqrt{r(h_0, h_1)}}
+    .. math:: \tilde\rho = \frac{1}{S}\sum_s
+              \frac{\tfrac12[r(m, h_0) + r(m, h_1)]}{\sqrt{r(h_0, h_1)}}
 
     (Brain-Score's correction, using both halves). An observer with two or more trials
     on every image is itself split over its trials, and
 
-    .. math:: \\tilde\\rho = \\frac{1}{S}\\sum_s
-              \\frac{\\tfrac12[r(a_1, b_0) + r(a_0, b_1)]}{\\sqrt{r(a_0, a_1)\\,r(b_0, b_1)}}
+    .. math:: \tilde\rho = \frac{1}{S}\sum_s
+              \frac{\tfrac12[r(a_1, b_0) + r(a_0, b_1)]}{\sqrt{r(a_0, a_1)\,r(b_0, b_1)}}
 
     (objectome). :math:`r` is Pearson's correlation over the signature entries
     defined in both vectors. A split whose reliabilities are not positive yields NaN
@@ -382,7 +386,7 @@ def behavioural_consistency(
         in_reference = trials["observer"].isin(names).to_numpy()
     frame = trials.assign(_in_reference=in_reference)
     rows = []
-    for key, group in (frame.groupby(by, sort=True) if by else [((), frame)]):
+    for key, group in frame.groupby(by, sort=True) if by else [((), frame)]:
         key = key if isinstance(key, tuple) else (key,)
         mask = group["_in_reference"].to_numpy()
         if not mask.any():
@@ -403,7 +407,9 @@ def behavioural_consistency(
                     **dict(zip(by, key, strict=True)),
                     "observer": observer,
                     "observer_kind": group["observer_kind"].iloc[observer_rows[0]],
-                    **_compare(task, name, observer_rows, reference_0, reference_1, reliability, rng),
+                    **_compare(
+                        task, name, observer_rows, reference_0, reference_1, reliability, rng
+                    ),
                     "metric": name,
                     "split": split,
                     "n_splits": n_splits,
@@ -465,19 +471,27 @@ def _compare(
     trials_per_item = np.bincount(task.item[rows], minlength=len(task.images))
     seen = trials_per_item[trials_per_item > 0]
     if seen.min() >= 2:
-        signature = _signature(_counts(task, rows, _trial_halves(task.item[rows], n_splits, rng)), task, metric)
+        signature = _signature(
+            _counts(task, rows, _trial_halves(task.item[rows], n_splits, rng)), task, metric
+        )
         own_0, own_1 = _flat(signature[:, 0]), _flat(signature[:, 1])
         observer_reliability = masked_pearson(own_0, own_1)
-        raw = 0.5 * (masked_pearson(own_1, _flat(reference_0)) + masked_pearson(own_0, _flat(reference_1)))
+        raw = 0.5 * (
+            masked_pearson(own_1, _flat(reference_0)) + masked_pearson(own_0, _flat(reference_1))
+        )
         values = np.isfinite(own_1) & np.isfinite(_flat(reference_0))
     else:
         own = _signature(_counts(task, rows), task, metric).ravel()[None, :]
         observer_reliability = np.ones(n_splits)
-        raw = 0.5 * (masked_pearson(own, _flat(reference_0)) + masked_pearson(own, _flat(reference_1)))
+        raw = 0.5 * (
+            masked_pearson(own, _flat(reference_0)) + masked_pearson(own, _flat(reference_1))
+        )
         values = np.isfinite(own) & np.isfinite(_flat(reference_0))
     with np.errstate(invalid="ignore", divide="ignore"):
         corrected = raw / np.sqrt(reference_reliability * observer_reliability)
-    corrected = np.where((reference_reliability > 0) & (observer_reliability > 0), corrected, np.nan)
+    corrected = np.where(
+        (reference_reliability > 0) & (observer_reliability > 0), corrected, np.nan
+    )
     valid = np.isfinite(corrected)
     return {
         "n_values": float(values.sum(axis=-1).mean()),

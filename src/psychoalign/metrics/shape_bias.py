@@ -66,7 +66,7 @@ def shape_bias(
     per_category: bool = False,
     confidence: float = 0.95,
 ) -> pd.DataFrame:
-    """Fraction of shape decisions among shape-or-texture decisions on cue-conflict trials.
+    r"""Fraction of shape decisions among shape-or-texture decisions on cue-conflict trials.
 
     Parameters
     ----------
@@ -89,7 +89,7 @@ def shape_bias(
 
     Notes
     -----
-    .. math:: \\text{shape bias} = \\frac{n_{shape}}{n_{shape} + n_{texture}}
+    .. math:: \text{shape bias} = \frac{n_{shape}}{n_{shape} + n_{texture}}
 
     over trials whose shape and texture categories differ; a response that is neither
     (another category, or ``na``) does not enter the ratio.
@@ -104,7 +104,7 @@ def shape_bias(
     --------
     >>> from psychoalign.datasets import load_model_vs_human
     >>> bias = shape_bias(load_model_vs_human("cue-conflict"))
-    >>> round(bias.shape_bias.mean(), 2)
+    >>> round(float(bias.shape_bias.mean()), 2)
     0.96
     """
     by = list(by)
@@ -118,7 +118,9 @@ def shape_bias(
     keys = [*by, "observer", "observer_kind"] + (["category"] if per_category else [])
     table = (
         frame.groupby(keys, sort=True)
-        .agg(n_trials=("n_shape", "size"), n_shape=("n_shape", "sum"), n_texture=("n_texture", "sum"))
+        .agg(
+            n_trials=("n_shape", "size"), n_shape=("n_shape", "sum"), n_texture=("n_texture", "sum")
+        )
         .reset_index()
     )
     decided = table["n_shape"] + table["n_texture"]
