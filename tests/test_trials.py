@@ -165,6 +165,17 @@ def test_unknown_observer_kind_is_named(tmp_path):
         read_trials(path)
 
 
+def test_an_observer_has_one_kind():
+    table = make_trials(
+        [("a", "human", "x.png", "cat", "cat"), ("a", "model", "y.png", "dog", "dog")]
+    )
+    with pytest.raises(
+        TrialDataError,
+        match=r"row 1: column 'observer_kind' has 'model' but observer 'a' is 'human' at row 0",
+    ):
+        validate_trials(table)
+
+
 def test_duplicate_trial_names_both_rows(tmp_path):
     def repeat_trial(lines):
         lines[5] = lines[5].replace(",5,", ",4,", 1)

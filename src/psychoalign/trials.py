@@ -153,9 +153,10 @@ def validate_trials(
     Notes
     -----
     Rules checked: every required column is present; string columns hold non-empty
-    strings; ``observer_kind`` is ``human`` or ``model``; ``session`` and ``trial`` are
-    whole numbers of at least 1; ``rt`` is a non-negative number or missing;
-    ``correct`` is boolean and equals ``response == category`` (so ``na`` is wrong);
+    strings; ``observer_kind`` is ``human`` or ``model``, one per observer; ``session``
+    and ``trial`` are whole numbers of at least 1; ``rt`` is a non-negative number or
+    missing; ``correct`` is boolean and equals ``response == category`` (so ``na`` is
+    wrong);
     no two rows share ``experiment, observer, session, trial``; categories and pairing
     as described above.
 
@@ -176,6 +177,7 @@ def validate_trials(
     for name in _STRING_COLUMNS:
         frame[name] = _checked_strings(frame, name)
     _check_allowed(frame, "observer_kind", OBSERVER_KINDS)
+    _check_one_kind_per_observer(frame)
     for name in ("session", "trial"):
         frame[name] = _checked_counts(frame, name)
     frame["rt"] = _checked_rt(frame)
@@ -232,6 +234,21 @@ def _check_allowed(frame: pd.DataFrame, column: str, allowed: Iterable[str]) -> 
     if bad.any():
         choices = " or ".join(repr(a) for a in allowed)
         _fail(frame, bad, column, f"has {{value}}, which is not {choices}")
+
+
+def _check_one_kind_per_observer(frame: pd.DataFrame) -> None:
+    first_kind = frame.groupby("observer", sort=False)["observer_kind"].transform("first")
+    bad = (frame["observer_kind"] != first_kind).to_numpy()
+    if bad.any():
+        observer = frame["observer"].iloc[int(np.flatnonzero(bad)[0])]
+        earlier = int(np.flatnonzero((frame["observer"] == observer).to_numpy())[0])
+        _fail(
+            frame,
+            bad,
+            "observer_kind",
+            f"has {{value}} but observer '{observer}' is "
+            f"'{frame['observer_kind'].iloc[earlier]}' at {_location(frame, earlier)}",
+        )
 
 
 def _checked_counts(frame: pd.DataFrame, column: str) -> pd.Series:
