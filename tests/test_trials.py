@@ -364,6 +364,7 @@ def test_optional_columns_round_trip(tmp_path):
     for suffix in (".csv", ".parquet"):
         back = read_trials(write_trials(table, tmp_path / f"t{suffix}"))
         pd.testing.assert_frame_equal(back, validate_trials(table))
+        assert back.clicks.isna().tolist() == [False, True]
 
 
 def test_write_refuses_other_formats(tmp_path, edge_trials):

@@ -104,10 +104,18 @@ _TRUE, _FALSE = (
 )
 
 Categories = Sequence[str] | Mapping[str, Sequence[str]]
+_PANDAS_3 = int(pd.__version__.split(".")[0]) >= 3
 
 
 class TrialDataError(ValueError):
     """A trial table or trial file that does not follow the schema; the message says where."""
+
+
+def _as_text(values: pd.Series) -> pd.Series:
+    """Text column whose missing values stay missing (pandas 2 would write them 'nan')."""
+    if _PANDAS_3:
+        return values.astype("str")
+    return values.astype(object).where(values.notna(), np.nan)
 
 
 # ---------------------------------------------------------------------------------------
@@ -225,7 +233,7 @@ def _checked_strings(frame: pd.DataFrame, column: str) -> pd.Series:
     is_text = values.map(lambda v: isinstance(v, str) and v != "").to_numpy(dtype=bool)
     if not is_text.all():
         _fail(frame, ~is_text, column, "has {value} where a non-empty text is required")
-    return values.astype("str")
+    return _as_text(values)
 
 
 def _check_allowed(frame: pd.DataFrame, column: str, allowed: Iterable[str]) -> None:
@@ -310,7 +318,7 @@ def _checked_optional(frame: pd.DataFrame, column: str, dtype: str) -> pd.Series
         is_text = values.map(lambda v: pd.isna(v) or isinstance(v, str)).to_numpy(dtype=bool)
         if not is_text.all():
             _fail(frame, ~is_text, column, "has {value}, not a text")
-        return values.astype("str")
+        return _as_text(values)
     if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
         _fail(frame, values.notna().to_numpy(), column, "has {value}, not a number")
     numbers = values.to_numpy(dtype="float64", na_value=np.nan)
@@ -663,7 +671,7 @@ def _from_trial_csv(raw: pd.DataFrame, path: Path, experiment: str | None) -> pd
         if column not in frame.columns:
             continue
         if dtype == "str":
-            frame[column] = frame[column].where(frame[column] != "", np.nan).astype("str")
+            frame[column] = _as_text(frame[column].where(frame[column] != "", np.nan))
         else:
             # Whole-number columns are checked and typed by validate_trials.
             frame[column] = _parse_numbers(frame, column, whole=False)
