@@ -230,7 +230,10 @@ def _fail(frame: pd.DataFrame, bad: np.ndarray, column: str, problem: str) -> No
 
 def _checked_strings(frame: pd.DataFrame, column: str) -> pd.Series:
     values = frame[column]
-    is_text = values.map(lambda v: isinstance(v, str) and v != "").to_numpy(dtype=bool)
+    if isinstance(values.dtype, pd.StringDtype):
+        is_text = (values.notna() & (values != "")).to_numpy(dtype=bool)
+    else:
+        is_text = values.map(lambda v: isinstance(v, str) and v != "").to_numpy(dtype=bool)
     if not is_text.all():
         _fail(frame, ~is_text, column, "has {value} where a non-empty text is required")
     return _as_text(values)
@@ -320,7 +323,13 @@ def _checked_optional(frame: pd.DataFrame, column: str, dtype: str) -> pd.Series
             _fail(frame, ~is_text, column, "has {value}, not a text")
         return _as_text(values)
     if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
-        _fail(frame, values.notna().to_numpy(), column, "has {value}, not a number")
+        is_number = values.map(
+            lambda v: (
+                pd.isna(v) or (isinstance(v, (int, float, np.number)) and not isinstance(v, bool))
+            )
+        ).to_numpy(dtype=bool)
+        if not is_number.all():
+            _fail(frame, ~is_number, column, "has {value}, not a number")
     numbers = values.to_numpy(dtype="float64", na_value=np.nan)
     if dtype == "Int64":
         finite = np.isfinite(numbers)
