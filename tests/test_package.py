@@ -15,7 +15,7 @@ PACKAGE = Path(psychoalign.__file__).parent
 def test_analysis_side_imports_no_display_or_lab_packages():
     code = (
         "import sys, psychoalign, psychoalign.trials, psychoalign.metrics, psychoalign.datasets, "
-        "psychoalign.provenance, psychoalign.cli\n"
+        "psychoalign.provenance, psychoalign.stimuli, psychoalign.cli\n"
         "heavy = sorted({m.split('.')[0] for m in sys.modules} & "
         "{'psychopy', 'pyglet', 'torch', 'matplotlib', 'psychtoolbox'})\n"
         "print(','.join(heavy))"
@@ -50,6 +50,17 @@ def test_metrics_import_only_the_trial_table_and_themselves():
                 )
             else:
                 assert top in allowed_third_party or top in sys.stdlib_module_names, (path, module)
+
+
+def test_stimuli_import_neither_lab_plots_nor_metrics():
+    for path in (PACKAGE / "stimuli").glob("*.py"):
+        for module in _imported_modules(path):
+            assert not module.startswith(
+                ("psychoalign.lab", "psychoalign.plots", "psychoalign.metrics")
+            ), (
+                path,
+                module,
+            )
 
 
 def test_public_modules_declare_all():

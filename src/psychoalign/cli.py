@@ -15,9 +15,21 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from psychoalign import __version__
-from psychoalign.datasets import MODEL_VS_HUMAN_DATASETS, data_dir
+from psychoalign.datasets import (
+    BUNDLED_STIMULUS_SETS,
+    MODEL_VS_HUMAN_DATASETS,
+    data_dir,
+    stimulus_set,
+)
 from psychoalign.metrics import PRESETS, comparison_tables
 from psychoalign.provenance import provenance, write_outputs
+from psychoalign.stimuli import (
+    MANIPULATIONS,
+    StimulusSet,
+    StimulusSetError,
+    contact_sheet,
+    make_stimulus_set,
+)
 from psychoalign.trials import (
     MODEL_VS_HUMAN_CATEGORIES,
     TrialDataError,
@@ -41,7 +53,7 @@ def _user_errors() -> Iterator[None]:
     """Bad input ends the command with one sentence and exit code 2, never a traceback."""
     try:
         yield
-    except (TrialDataError, FileNotFoundError) as error:
+    except (TrialDataError, StimulusSetError, FileNotFoundError) as error:
         console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
         raise typer.Exit(_USAGE_ERROR) from None
 
@@ -166,6 +178,104 @@ def demo(
     output.print(table)
     output.print("* over the benchmark's conditions (model-vs-human preset)")
     output.print(f"Tables and their provenance are in {out.resolve()}")
+
+
+stimuli_app = typer.Typer(help="Make, verify and look at stimulus sets.", no_args_is_help=True)
+app.add_typer(stimuli_app, name="stimuli")
+
+
+def _source_set(source: str) -> StimulusSet:
+    """Open a saved set, a plain <category>/<file> folder, a CSV listing, or a bundled set."""
+    path = Path(source)
+    if (path / "manifest.csv").is_file():
+        return StimulusSet.open(path)
+    if path.is_dir():
+        return StimulusSet.from_folder(path)
+    if path.is_file() and path.suffix.lower() == ".csv":
+        return StimulusSet.from_csv(path)
+    if source in BUNDLED_STIMULUS_SETS:
+        return stimulus_set(source)
+    raise StimulusSetError(
+        f"{source}: is neither a stimulus set, a <category>/<file> folder, a CSV listing "
+        f"nor a bundled set ({', '.join(BUNDLED_STIMULUS_SETS)})."
+    )
+
+
+@stimuli_app.command("make")
+def stimuli_make(
+    source: Annotated[
+        str,
+        typer.Argument(
+            help="Source: stimulus set, <category>/<file> folder, CSV listing or bundled set name."
+        ),
+    ],
+    manipulation: Annotated[
+        str, typer.Option(help="Degradation (see `psychoalign stimuli manipulations`).")
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder of the new stimulus set.")],
+    levels: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated level labels (default: the manipulation's own)."),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of every random draw.")] = 0,
+    name: Annotated[
+        str | None, typer.Option(help="Name of the new set (default: folder name).")
+    ] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing set at --out.")] = False,
+) -> None:
+    """Make a stimulus set: every source image at every level of one degradation."""
+    with _user_errors():
+        labels = None if levels is None else [label.strip() for label in levels.split(",")]
+        made = make_stimulus_set(
+            _source_set(source),
+            manipulation,
+            out,
+            levels=labels,
+            seed=seed,
+            name=name,
+            overwrite=overwrite,
+        )
+    typer.echo(
+        f"{made.path}: {len(made)} stimuli, {len(made.conditions)} conditions, "
+        f"checksum {made.checksum}"
+    )
+
+
+@stimuli_app.command("verify")
+def stimuli_verify(folder: Annotated[Path, typer.Argument(help="Stimulus set folder.")]) -> None:
+    """Check every file of a set against its SHA-256; exit 1 listing every bad file."""
+    with _user_errors():
+        stimuli = StimulusSet.open(folder)
+        problems = stimuli.verify()
+    if len(problems):
+        for problem in problems.itertuples(index=False):
+            typer.echo(f"{problem.path}: {problem.problem}")
+        typer.echo(f"{folder}: {len(problems)} of {len(stimuli)} stimuli are bad.", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"{folder}: all {len(stimuli)} stimuli intact (checksum {stimuli.checksum}).")
+
+
+@stimuli_app.command("show")
+def stimuli_show(
+    folder: Annotated[Path, typer.Argument(help="Stimulus set folder.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="PNG file of the contact sheet.")],
+    images: Annotated[int, typer.Option(help="Number of source images (rows).")] = 8,
+) -> None:
+    """Draw a contact sheet (images x conditions) and the CSV of what it shows."""
+    with _user_errors():
+        table = contact_sheet(StimulusSet.open(folder), out, n_images=images)
+    typer.echo(f"{out}: {table.row.nunique()} images x {table.column.nunique()} conditions")
+
+
+@stimuli_app.command("manipulations")
+def stimuli_manipulations() -> None:
+    """List the degradations with their default levels and valid range."""
+    table = Table(title="Degradations (Geirhos et al. 2018)")
+    for column in ("name", "default levels", "valid levels"):
+        table.add_column(column)
+    for method in MANIPULATIONS.values():
+        table.add_row(method.name, ", ".join(method.default_levels), method.valid)
+    Console().print(table)
 
 
 def main() -> None:

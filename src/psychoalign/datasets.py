@@ -8,9 +8,19 @@ from pathlib import Path
 
 import pandas as pd
 
+from psychoalign.stimuli import StimulusSet, StimulusSetError
 from psychoalign.trials import TrialDataError, read_trials
 
-__all__ = ["MODEL_VS_HUMAN_DATASETS", "data_dir", "load_model_vs_human"]
+__all__ = [
+    "BUNDLED_STIMULUS_SETS",
+    "MODEL_VS_HUMAN_DATASETS",
+    "data_dir",
+    "load_model_vs_human",
+    "stimulus_set",
+]
+
+#: Stimulus sets bundled under ``data/stimulus-sets`` (CC BY 4.0, Geirhos et al. 2019).
+BUNDLED_STIMULUS_SETS = ("edge", "silhouette")
 
 #: The 17 datasets of the model-vs-human benchmark (Geirhos et al. 2021).
 MODEL_VS_HUMAN_DATASETS = (
@@ -101,3 +111,30 @@ def load_model_vs_human(datasets: str | Iterable[str] | None = None) -> pd.DataF
         )
     root = data_dir() / "model-vs-human" / "human-raw"
     return read_trials([root / name for name in names], paired=True)
+
+
+def stimulus_set(name: str) -> StimulusSet:
+    """Open a bundled stimulus set: ``edge`` or ``silhouette``.
+
+    These are the real stimuli of the model-vs-human ``edge`` and ``silhouette`` datasets
+    (160 images each, 10 per category, 224 x 224 px); their ``image`` ids are those of
+    the bundled human trials, so model runs on them join the human data on ``image``.
+
+    References
+    ----------
+    .. [1] Geirhos, Rubisch, Michaelis, Bethge, Wichmann & Brendel (2019). ImageNet-trained
+       CNNs are biased towards texture; increasing shape bias improves accuracy and
+       robustness. ICLR. Stimuli: github.com/rgeirhos/texture-vs-shape (CC BY 4.0).
+
+    Examples
+    --------
+    >>> edge = stimulus_set("edge")
+    >>> set(edge.manifest.image) == set(load_model_vs_human("edge").image)
+    True
+    """
+    if name not in BUNDLED_STIMULUS_SETS:
+        raise StimulusSetError(
+            f"name: '{name}' is not a bundled stimulus set; choose from "
+            f"{', '.join(BUNDLED_STIMULUS_SETS)}."
+        )
+    return StimulusSet.open(data_dir() / "stimulus-sets" / name)
