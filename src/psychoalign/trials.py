@@ -98,6 +98,9 @@ _STRING_COLUMNS = tuple(name for name, dtype in TRIAL_COLUMNS.items() if dtype =
 _TRIAL_KEY = ("experiment", "observer", "session", "trial")
 # Provenance carried through reading so that every error can name file and row.
 _SOURCE, _ROW = "_source", "_row"
+# Tables that live beside trial files (model probabilities, figure data) and are skipped
+# when a folder is searched for trial files.
+_NOT_TRIALS = ("probabilities",)
 _TRUE, _FALSE = (
     frozenset({"True", "true", "TRUE", "1"}),
     frozenset({"False", "false", "FALSE", "0"}),
@@ -430,13 +433,15 @@ def read_trials(
     Parameters
     ----------
     paths
-        Files, folders (searched recursively for ``*.csv`` and ``*.parquet``) or glob
-        patterns, alone or in a list. Three formats are recognised from their columns:
-        psychoalign's own trial files (CSV or Parquet, as :func:`write_trials` writes
-        them), PsychoPy's CSVs (UTF-8 byte-order mark and a trailing delimiter on every
-        line are accepted; ``participant`` stands in for ``observer`` and ``expName``
-        for ``experiment``; trials without ``observer_kind`` are human), and the raw CSVs
-        of the model-vs-human benchmark (see Notes).
+        Files, folders (searched recursively for ``*.csv`` and ``*.parquet``, skipping
+        hidden entries and the ``*probabilities.csv`` tables model observers write beside
+        their trials) or glob patterns, alone or in a list. Three formats are recognised
+        from their columns: psychoalign's own trial files (CSV or Parquet, as
+        :func:`write_trials` writes them), PsychoPy's CSVs (UTF-8 byte-order mark and a
+        trailing delimiter on every line are accepted; ``participant`` stands in for
+        ``observer`` and ``expName`` for ``experiment``; trials without
+        ``observer_kind`` are human), and the raw CSVs of the model-vs-human benchmark
+        (see Notes).
     categories
         The task's category list (see :func:`validate_trials`). Model-vs-human files
         default to :data:`MODEL_VS_HUMAN_CATEGORIES`.
@@ -508,7 +513,12 @@ def find_trial_files(
         path = Path(entry)
         if path.is_dir():
             found = sorted(
-                p for p in path.rglob("*") if p.suffix in (".csv", ".parquet") and p.is_file()
+                p
+                for p in path.rglob("*")
+                if p.suffix in (".csv", ".parquet")
+                and p.is_file()
+                and not p.stem.endswith(_NOT_TRIALS)
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
             )
         elif path.is_file():
             found = [path]
