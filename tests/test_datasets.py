@@ -20,7 +20,7 @@ def test_one_dataset_by_name():
 
 
 def test_unknown_dataset_is_named():
-    with pytest.raises(TrialDataError, match="'edges' is not a model-vs-human dataset"):
+    with pytest.raises(TrialDataError, match=r"'edges' is not a model-vs-human dataset"):
         load_model_vs_human("edges")
 
 
@@ -30,5 +30,5 @@ def test_licence_is_bundled_with_the_data():
 
 def test_data_dir_can_be_moved(tmp_path, monkeypatch):
     monkeypatch.setenv("PSYCHOALIGN_DATA_DIR", str(tmp_path))
-    with pytest.raises(FileNotFoundError, match="PSYCHOALIGN_DATA_DIR"):
+    with pytest.raises(FileNotFoundError, match=r"PSYCHOALIGN_DATA_DIR"):
         data_dir()

@@ -34,6 +34,6 @@ def test_outputs_come_with_sidecars(tmp_path):
 
 def test_a_failed_write_leaves_nothing(tmp_path):
     tables = {"good": pd.DataFrame({"a": [1]}), "bad": pd.DataFrame({"a": [Unwritable()]})}
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(OSError, match=r"disk full"):
         write_outputs(tables, tmp_path / "out", provenance())
     assert list(tmp_path.iterdir()) == []

@@ -325,7 +325,7 @@ def test_validate_refuses_text_numbers_instead_of_converting():
 def test_validate_rejects_bad_values(column, value, message):
     table = make_trials([("a", "human", "x.png", "cat", "cat")])
     table[column] = pd.Series([value], dtype=object if isinstance(value, str) else None)
-    with pytest.raises(TrialDataError, match=f"row 0: column '{column}'.*{message}"):
+    with pytest.raises(TrialDataError, match=rf"row 0: column '{column}'.*{message}"):
         validate_trials(table)
 
 
@@ -333,7 +333,7 @@ def test_categories_per_experiment():
     table = make_trials([("a", "human", "x.png", "cat", "dog")])
     validate_trials(table, categories={"toy": ["cat", "dog"]})
     validate_trials(table, categories={"other": ["bird"]})
-    with pytest.raises(TrialDataError, match="not one of the 2 categories of experiment 'toy'"):
+    with pytest.raises(TrialDataError, match=r"not one of the 2 categories of experiment 'toy'"):
         validate_trials(table, categories={"toy": ["cat", "bird"]})
 
 

@@ -67,5 +67,5 @@ def test_bootstrap_interval_and_ceiling_on_real_data(edge_trials):
 
 
 def test_unknown_reference_is_named():
-    with pytest.raises(TrialDataError, match="reference: 'monkey'"):
+    with pytest.raises(TrialDataError, match=r"reference: 'monkey'"):
         image_accuracy_correlation(_trials({"a.png": "1"}), reference="monkey")

@@ -84,7 +84,7 @@ def test_o2_by_hand(hand_trials):
 
 
 def test_unknown_metric_is_named(hand_trials):
-    with pytest.raises(TrialDataError, match="metric: 'I3' is not a behavioural metric"):
+    with pytest.raises(TrialDataError, match=r"metric: 'I3' is not a behavioural metric"):
         behavioural_signature(hand_trials, "I3")
 
 
@@ -179,5 +179,5 @@ def test_subject_split_needs_two_reference_observers(hand_trials):
     trials = hand_trials.assign(
         observer_kind=np.where(hand_trials.observer == "s0", "human", "model")
     )
-    with pytest.raises(TrialDataError, match="splitting over subjects needs at least two"):
+    with pytest.raises(TrialDataError, match=r"splitting over subjects needs at least two"):
         behavioural_consistency(trials, "O1", split="subjects")

@@ -75,7 +75,7 @@ def test_a_changed_set_is_run_again(tmp_path, small_sets, lite0):
 
 
 def test_weights_apply_to_one_model_only(tmp_path, small_sets):
-    with pytest.raises(ModelError, match="weights: a weights file applies to a single model"):
+    with pytest.raises(ModelError, match=r"weights: a weights file applies to a single model"):
         evaluate(
             ["efficientnet_lite0", "alexnet"], small_sets, tmp_path, weights="x.pth", progress=False
         )

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 import re
+from importlib import resources
 
 import numpy as np
 import pytest
-from importlib import resources
 
 from psychoalign.models import (
     ModelError,
@@ -85,7 +85,7 @@ def test_animal_mapping_follows_wordnet():
 
 
 def test_wordnet_categories_must_not_overlap():
-    with pytest.raises(ModelError, match="falls under both"):
+    with pytest.raises(ModelError, match=r"falls under both"):
         wordnet_mapping({"animal": "n00015388", "dog": "n02084071"})
     dogs = wordnet_mapping({"dog": "n02084071"}, other="rest")
     assert len(dogs.members[0]) == 118  # the 118 dog breeds of ImageNet-1k
@@ -111,7 +111,7 @@ def test_mapping_files(tmp_path):
         mapping_from_file(bad)
     typo = tmp_path / "typo.csv"
     typo.write_text("category,label\nknife,n0304163\n")
-    with pytest.raises(ModelError, match="label 'n0304163' is not an output of the model"):
+    with pytest.raises(ModelError, match=r"label 'n0304163' is not an output of the model"):
         mapping_from_file(typo).matrix(imagenet_labels())
 
 
@@ -119,9 +119,9 @@ def test_identity_and_named_mappings():
     assert identity_mapping(["a", "b"]).decide(np.array([[0.2, 0.8]]), ["a", "b"]) == ["b"]
     assert get_mapping("imagenet-16-sum").aggregation == "sum"
     assert get_mapping("animal").name == "animal"
-    with pytest.raises(ModelError, match="mapping: 'coco' is neither"):
+    with pytest.raises(ModelError, match=r"mapping: 'coco' is neither"):
         get_mapping("coco")
-    with pytest.raises(ModelError, match="aggregation: 'max'"):
+    with pytest.raises(ModelError, match=r"aggregation: 'max'"):
         DecisionMapping("x", ("a",), (("a",),), "max")
 
 

@@ -82,7 +82,7 @@ def test_order_with_repeats(observer):
     assert run.trials.response[0] == run.trials.response[2]
     assert (run.trials.session == 2).all() and (run.trials.experiment == "repeat-test").all()
     assert len(run.probabilities) == 2 * 16
-    with pytest.raises(ModelError, match="order: stimulus 'cat/cat99.png' is not in stimulus set"):
+    with pytest.raises(ModelError, match=r"order: stimulus 'cat/cat99.png' is not in stimulus set"):
         observer.run(stimuli, order=["cat/cat99.png"], progress=False)
 
 
@@ -102,7 +102,7 @@ def test_categories_the_mapping_cannot_answer_are_refused(tmp_path, observer):
     listing.write_text("file,category\noven/oven1.png,zebra\n")
     zebra = StimulusSet.from_csv(listing).write(tmp_path / "zebra")
     with pytest.raises(
-        ModelError, match="category 'zebra' is not one the mapping 'imagenet-16' can answer"
+        ModelError, match=r"category 'zebra' is not one the mapping 'imagenet-16' can answer"
     ):
         observer.run(zebra, progress=False)
 

@@ -86,9 +86,9 @@ def test_maps_have_the_stimulus_resolution_on_the_bundled_model(observer):
     image = stimuli.load("bear/bear1.png")[::2, ::2]  # a 112 px stimulus, resized inside
     maps = feature_importance(observer, image, ["bear"], method="saliency")
     assert maps.shape == (1, 112, 112) and maps.max() > 0
-    with pytest.raises(ModelError, match="targets: 'zebra' is not a category"):
+    with pytest.raises(ModelError, match=r"targets: 'zebra' is not a category"):
         feature_importance(observer, image, ["zebra"])
-    with pytest.raises(ModelError, match="method: 'gradcam' is not one of"):
+    with pytest.raises(ModelError, match=r"method: 'gradcam' is not one of"):
         feature_importance(observer, image, ["bear"], method="gradcam")
     assert set(IMPORTANCE_METHODS) == {
         "saliency",

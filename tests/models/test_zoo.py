@@ -79,13 +79,13 @@ def test_weights_that_do_not_fit_are_refused(tmp_path):
 
 def test_uncached_timm_weights_are_refused_without_reaching_the_hub(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HOME", str(tmp_path))
-    with pytest.raises(ModelError, match="not in the Hugging Face cache .* never downloads"):
+    with pytest.raises(ModelError, match=r"not in the Hugging Face cache .* never downloads"):
         load_model("timm:resnet18", device="cpu")
     assert load_model("timm:resnet18", weights="random", device="cpu").name == "resnet18-random"
 
 
 def test_unknown_names_are_refused():
-    with pytest.raises(ModelError, match="model: 'resnet5O' is neither efficientnet_lite0"):
+    with pytest.raises(ModelError, match=r"model: 'resnet5O' is neither efficientnet_lite0"):
         load_model("resnet5O", device="cpu")
 
 
@@ -119,5 +119,5 @@ def test_user_modules_and_saved_models(tmp_path, kind):
         np.testing.assert_allclose(
             loaded.module(example).numpy(), network(example).numpy(), rtol=1e-6
         )
-    with pytest.raises(ModelError, match="needs its list of output labels"):
+    with pytest.raises(ModelError, match=r"needs its list of output labels"):
         load_model(str(saved), device="cpu")
