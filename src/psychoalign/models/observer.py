@@ -16,7 +16,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from psychoalign.models.mappings import DecisionMapping, get_mapping
 from psychoalign.models.zoo import DEFAULT_MODEL, ModelError, VisionModel, load_model
-from psychoalign.stimuli import StimulusSet, read_image
+from psychoalign.stimuli import StimulusSet
+from psychoalign.stimuli.images import read_pixels
 from psychoalign.trials import validate_trials
 
 __all__ = ["SIZE_HANDLING", "ModelObserver", "ObserverRun"]
@@ -104,18 +105,27 @@ class ModelObserver:
     # --- from pixels to decisions --------------------------------------------------------
 
     def prepare(self, images: np.ndarray | torch.Tensor) -> torch.Tensor:
-        """Stimulus pixels (n, height, width, 3) in [0, 1] to the model's normalised input.
+        """Stimulus pixels (n, height, width, 3) to the model's normalised input.
 
-        The result is (n, 3, crop, crop) on the model's device; see ``size_handling``.
+        ``images`` are floats in [0, 1] or 8-bit integers; the result is (n, 3, crop,
+        crop) float32 on the model's device; see ``size_handling``.
         """
-        pixels = torch.as_tensor(np.asarray(images), dtype=torch.float32)
+        array = np.asarray(images)
+        eight_bit = array.dtype == np.uint8
+        pixels = torch.as_tensor(array if eight_bit else array.astype(np.float32, copy=False))
         if pixels.ndim == 3:
             pixels = pixels[None]
-        return self.prepare_tensor(pixels.permute(0, 3, 1, 2).to(self.model.device))
+        batch = pixels.permute(0, 3, 1, 2).to(self.model.device).float()
+        return self.prepare_tensor(batch, scale=1 / 255 if eight_bit else 1.0)
 
-    def prepare_tensor(self, batch: torch.Tensor) -> torch.Tensor:
-        """:meth:`prepare` for a (n, 3, height, width) tensor; differentiable."""
+    def prepare_tensor(self, batch: torch.Tensor, *, scale: float = 1.0) -> torch.Tensor:
+        """:meth:`prepare` for a (n, 3, height, width) tensor (values x ``scale`` in [0, 1]).
+
+        Differentiable, so feature-importance maps reach the stimulus pixels.
+        """
         spec = self.model.preprocessing
+        if scale != 1.0 and self._needs_resampling(batch):
+            batch, scale = batch * scale, 1.0
         mode = spec.interpolation if spec.interpolation in ("bilinear", "bicubic") else "bilinear"
         resized = False
         if self.size_handling == "whole":
@@ -144,9 +154,16 @@ class ModelObserver:
             batch = batch[..., top : top + spec.crop, left : left + spec.crop]
         if resized:  # interpolation can overshoot [0, 1]; stimuli shown as they are cannot
             batch = batch.clamp(0.0, 1.0)
+        # (scale * x - mean) / std in one pass.
         mean = torch.tensor(spec.mean, device=batch.device).view(1, 3, 1, 1)
         std = torch.tensor(spec.std, device=batch.device).view(1, 3, 1, 1)
-        return (batch - mean) / std
+        return torch.addcmul(-mean / std, batch, scale / std)
+
+    def _needs_resampling(self, batch: torch.Tensor) -> bool:
+        height, width = batch.shape[-2:]
+        if self.size_handling == "whole":
+            return height != width or width != self.model.preprocessing.crop
+        return True
 
     def forward(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Softmax over the model's outputs and the mapped category scores for a prepared batch."""
@@ -166,12 +183,19 @@ class ModelObserver:
     def _batches(
         self, stimuli: StimulusSet, names: list[str]
     ) -> Iterator[tuple[list[str], np.ndarray]]:
-        """Decoded batches, the next one read in a thread while the model runs."""
+        """Decoded 8-bit batches.
+
+        On a GPU the next batch is read in a thread while the model runs; on the CPU the
+        model already keeps every core busy, and a reader thread only slows it down.
+        """
 
         def load(chunk: list[str]) -> tuple[list[str], np.ndarray]:
-            return chunk, np.stack([read_image(stimuli.path / name, np.float32) for name in chunk])
+            return chunk, np.stack([read_pixels(stimuli.path / name) for name in chunk])
 
         chunks = [names[i : i + self.batch_size] for i in range(0, len(names), self.batch_size)]
+        if self.model.device.type == "cpu":
+            yield from map(load, chunks)
+            return
         with ThreadPoolExecutor(max_workers=1) as reader:
             pending = reader.submit(load, chunks[0]) if chunks else None
             for index in range(len(chunks)):

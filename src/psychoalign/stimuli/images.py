@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-__all__ = ["StimulusSetError", "encode_png", "read_image", "to_uint8", "write_png"]
+__all__ = ["StimulusSetError", "encode_png", "read_image", "read_pixels", "to_uint8", "write_png"]
 
 _ACCEPTED_MODES = {"RGB": "8-bit RGB", "L": "8-bit grayscale"}
 _MODE_NAMES = {
@@ -39,7 +39,13 @@ class StimulusSetError(ValueError):
 def read_image(path: str | os.PathLike[str], dtype: type = np.float64) -> np.ndarray:
     """Read an 8-bit RGB or grayscale image as a float array (height, width, 3) in [0, 1].
 
-    ``dtype`` is the float type of the result (float32 halves the work for models).
+    ``dtype`` is the float type of the result. Refuses what :func:`read_pixels` refuses.
+    """
+    return read_pixels(path).astype(dtype) / dtype(255.0)
+
+
+def read_pixels(path: str | os.PathLike[str]) -> np.ndarray:
+    """Read an 8-bit RGB or grayscale image as uint8 (height, width, 3).
 
     Raises
     ------
@@ -68,8 +74,8 @@ def read_image(path: str | os.PathLike[str], dtype: type = np.float64) -> np.nda
             raise
         raise StimulusSetError(f"{path}: cannot be decoded ({error}); is it truncated?") from None
     if pixels.ndim == 2:
-        pixels = np.repeat(pixels[:, :, None], 3, axis=2)
-    return pixels.astype(dtype) / dtype(255.0)
+        pixels = np.broadcast_to(pixels[:, :, None], (*pixels.shape, 3))
+    return pixels
 
 
 def to_uint8(image: np.ndarray) -> np.ndarray:
