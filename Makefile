@@ -4,7 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Xvfb and GL for PsychoPy windows in tests; libjack lets psychtoolbox import.
-APT_PACKAGES := xvfb xauth libgl1-mesa-dri libjack-jackd2-0
+# chromium + chromium-driver: the report is checked in a real headless browser.
+APT_PACKAGES := xvfb xauth libgl1-mesa-dri libjack-jackd2-0 chromium chromium-driver
 TORCH := torch==2.14.1 torchvision==0.29.1
 PYTEST_WORKERS ?= 2
 LINTED := src tests benchmarks

@@ -27,6 +27,7 @@ __all__ = [
     "TrialDataError",
     "find_trial_files",
     "image_id",
+    "level_values",
     "read_trials",
     "validate_trials",
     "write_trials",
@@ -108,6 +109,7 @@ _TRUE, _FALSE = (
 
 Categories = Sequence[str] | Mapping[str, Sequence[str]]
 _PANDAS_3 = int(pd.__version__.split(".")[0]) >= 3
+_LABEL_NUMBER = re.compile(r"^[A-Za-z_-]*([-+]?\d*\.?\d+(?:[eE][-+]?\d+)?|inf)$")
 
 
 class TrialDataError(ValueError):
@@ -415,6 +417,34 @@ def _check_paired(frame: pd.DataFrame) -> None:
             f"{repeats.loc[image, unseen]} time(s); observers of a paired experiment must "
             "all see the same images."
         )
+
+
+def level_values(
+    conditions: Sequence[str], levels: Mapping[str, float] | None = None
+) -> np.ndarray:
+    """Numeric level of each condition label (for fits and for ordering plot axes).
+
+    ``levels`` maps labels to values explicitly; otherwise a label is read as a number,
+    ignoring a leading alphabetic prefix (``c50`` -> 50, as the contrast labels of
+    model-vs-human). A label that is neither is refused with one sentence.
+    """
+    values = []
+    for label in conditions:
+        if levels is not None:
+            if label not in levels:
+                raise TrialDataError(
+                    f"levels: condition '{label}' has no value in the given mapping."
+                )
+            values.append(float(levels[label]))
+            continue
+        match = _LABEL_NUMBER.match(str(label).strip())
+        if not match:
+            raise TrialDataError(
+                f"column 'condition' has '{label}', which is not a numeric level; pass "
+                "levels={label: value} for such conditions."
+            )
+        values.append(float(match.group(1)))
+    return np.asarray(values, dtype=float)
 
 
 # ---------------------------------------------------------------------------------------

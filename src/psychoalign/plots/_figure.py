@@ -1,0 +1,109 @@
+"""Shared look and output of every figure: palette, sizes, and the files written."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import matplotlib as mpl
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from psychoalign.trials import TrialDataError, level_values
+
+# Okabe & Ito (2008) colour-blind-safe palette; humans always in vermillion.
+HUMAN_COLOUR = "#D55E00"
+MODEL_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#000000", "#F0E442")
+HUMANS = "humans"
+COLUMN_WIDTH = 3.5  # inches: one journal column
+PAGE_WIDTH = 7.2  # inches: two columns
+FORMATS = ("png", "pdf", "svg")
+
+STYLE = {
+    "font.size": 7,
+    "axes.titlesize": 7,
+    "axes.labelsize": 7,
+    "xtick.labelsize": 6,
+    "ytick.labelsize": 6,
+    "legend.fontsize": 6,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.linewidth": 0.6,
+    "lines.linewidth": 1.0,
+    "lines.markersize": 3,
+    "savefig.dpi": 300,
+    "svg.fonttype": "none",
+    "pdf.fonttype": 42,
+}
+
+
+def new_figure(
+    n_panels: int, *, height: float = 2.2, max_columns: int = 3, width: float | None = None
+) -> tuple[Figure, np.ndarray]:
+    """A figure of ``n_panels`` axes at journal column width (one panel) or page width."""
+    columns = min(n_panels, max_columns)
+    rows = int(np.ceil(n_panels / columns))
+    width = width or (COLUMN_WIDTH if columns == 1 else PAGE_WIDTH)
+    with mpl.rc_context(STYLE):
+        figure = Figure(figsize=(width, height * rows), layout="constrained")
+        axes = figure.subplots(rows, columns, squeeze=False)
+    for extra in axes.ravel()[n_panels:]:
+        extra.set_visible(False)
+    return figure, axes.ravel()[:n_panels]
+
+
+def model_colours(names: Iterable[str]) -> dict[str, str]:
+    """A colour per model name, stable in sorted order."""
+    return {
+        name: MODEL_COLOURS[i % len(MODEL_COLOURS)] for i, name in enumerate(sorted(set(names)))
+    }
+
+
+def ordered_levels(conditions: Iterable[str]) -> list[str]:
+    """Condition labels in numeric order when they are numeric, else in order of appearance."""
+    labels = list(dict.fromkeys(conditions))
+    try:
+        values = level_values(labels)
+    except TrialDataError:
+        return labels
+    return [
+        label for _, label in sorted(zip(values, labels, strict=True), key=lambda pair: pair[0])
+    ]
+
+
+def save_figure(
+    figure: Figure,
+    table: pd.DataFrame,
+    out: str | os.PathLike[str],
+    *,
+    title: str,
+    caption: str,
+    record: Mapping[str, Any] | None = None,
+) -> pd.DataFrame:
+    """Write the figure as PNG, PDF and SVG, the table behind it as CSV, and a JSON sidecar.
+
+    ``out`` is the path without suffix (a suffix given is replaced). The sidecar holds the
+    title, caption, the files written, the CSV's columns and ``record`` (provenance).
+    """
+    stem = Path(out)
+    stem = stem.with_suffix("") if stem.suffix in (".png", ".pdf", ".svg", ".csv") else stem
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    with mpl.rc_context(STYLE):
+        for kind in FORMATS:
+            figure.savefig(stem.with_name(f"{stem.name}.{kind}"), format=kind)
+    table.to_csv(stem.with_name(f"{stem.name}.csv"), index=False)
+    sidecar = {
+        "title": title,
+        "caption": caption,
+        "files": [f"{stem.name}.{kind}" for kind in (*FORMATS, "csv")],
+        "columns": list(table.columns),
+        **dict(record or {}),
+    }
+    stem.with_name(f"{stem.name}.json").write_text(
+        json.dumps(sidecar, indent=2, default=str) + "\n"
+    )
+    return table

@@ -1,0 +1,236 @@
+"""Model–human agreement: consistency bars with noise ceilings, consistency vs accuracy."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from psychoalign.metrics._items import check_columns
+from psychoalign.plots._figure import HUMAN_COLOUR, model_colours, new_figure, save_figure
+
+__all__ = ["consistency_bars", "consistency_vs_accuracy"]
+
+
+def consistency_bars(
+    consistency: pd.DataFrame,
+    out: str | os.PathLike[str],
+    *,
+    category_metric: str = "O2",
+    image_metric: str = "I2n",
+    record: Mapping[str, Any] | None = None,
+) -> pd.DataFrame:
+    r"""Model–human consistency at category and image level, each with the human noise ceiling.
+
+    Parameters
+    ----------
+    consistency
+        Output of :func:`psychoalign.metrics.behavioural_consistency` (concatenated over
+        metrics), with ``metric, experiment, observer, raw_correlation,
+        reference_reliability, consistency``.
+    out
+        Path of the figure without suffix.
+    category_metric, image_metric
+        The metrics of the left (category level) and right (image level) panels.
+    record
+        Provenance stored in the JSON sidecar.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``panel, metric, experiment, observer, correlation, ceiling, consistency``.
+
+    Notes
+    -----
+    Bars are the raw correlation :math:`r(m, h)` between model and human signatures
+    (mean over split halves); the ceiling drawn over them is :math:`\sqrt{r(h_0, h_1)}`,
+    the highest correlation a noiseless model could reach with half the human data, so
+    bar / ceiling is the noise-corrected consistency (Kell & McDermott 2019, Fig. 2a
+    style).
+
+    References
+    ----------
+    .. [1] Kell & McDermott (2019). Deep neural network models of sensory systems:
+       windows onto the role of task constraints. Current Opinion in Neurobiology, 55.
+    .. [2] Rajalingham et al. (2018). Journal of Neuroscience, 38(33), 7255-7269.
+    """
+    check_columns(
+        consistency,
+        [
+            "metric",
+            "experiment",
+            "observer",
+            "raw_correlation",
+            "reference_reliability",
+            "consistency",
+        ],
+        "consistency",
+    )
+    panels = {"Category level": category_metric, "Image level": image_metric}
+    rows = []
+    for panel, metric in panels.items():
+        data = consistency[consistency["metric"] == metric]
+        for row in data.itertuples(index=False):
+            ceiling = (
+                float(np.sqrt(row.reference_reliability))
+                if row.reference_reliability > 0
+                else np.nan
+            )
+            rows.append(
+                (
+                    panel,
+                    metric,
+                    row.experiment,
+                    row.observer,
+                    row.raw_correlation,
+                    ceiling,
+                    row.consistency,
+                )
+            )
+    table = pd.DataFrame(
+        rows,
+        columns=[
+            "panel",
+            "metric",
+            "experiment",
+            "observer",
+            "correlation",
+            "ceiling",
+            "consistency",
+        ],
+    )
+    figure, axes = new_figure(2, height=2.4)
+    colours = model_colours(table["observer"])
+    experiments = sorted(table["experiment"].unique())
+    observers = sorted(table["observer"].unique())
+    width = 0.8 / max(len(observers), 1)
+    for ax, (panel, metric) in zip(axes, panels.items(), strict=True):
+        data = table[table["panel"] == panel]
+        for j, observer in enumerate(observers):
+            bars = data[data["observer"] == observer].set_index("experiment").reindex(experiments)
+            x = np.arange(len(experiments)) - 0.4 + width * (j + 0.5)
+            ax.bar(
+                x, bars["correlation"], width=width * 0.9, color=colours[observer], label=observer
+            )
+            for position, value in zip(x, bars["correlation"], strict=True):
+                if not np.isfinite(value):  # e.g. a constant signature: r undefined
+                    ax.text(
+                        position, 0.02, "n/a", ha="center", va="bottom", fontsize=5, rotation=90
+                    )
+        ceilings = data.groupby("experiment")["ceiling"].first().reindex(experiments)
+        for i, ceiling in enumerate(ceilings):
+            if np.isfinite(ceiling):
+                ax.fill_between(
+                    [i - 0.45, i + 0.45], ceiling, 1.0, color=HUMAN_COLOUR, alpha=0.15, linewidth=0
+                )
+                ax.hlines(ceiling, i - 0.45, i + 0.45, color=HUMAN_COLOUR, linewidth=1.0)
+        ax.axhline(0, color="0.3", linewidth=0.5)
+        ax.set_xticks(range(len(experiments)), experiments)
+        ax.set_ylim(min(-0.1, float(np.nanmin(data["correlation"], initial=0)) - 0.05), 1.0)
+        ax.set_title(f"{panel} ({metric})")
+        ax.set_ylabel("Correlation with humans (r)")
+    axes[0].legend(frameon=False, loc="upper left")
+    return save_figure(
+        figure,
+        table,
+        out,
+        title="Model–human consistency with noise ceilings",
+        caption=(
+            f"Correlation between model and human behavioural signatures, category level "
+            f"({category_metric}) and image level ({image_metric}); mean over split halves of "
+            "the human data. Vermillion line and shading: the human noise ceiling, the square "
+            "root of the split-half reliability of the human signature."
+        ),
+        record=record,
+    )
+
+
+def consistency_vs_accuracy(
+    benchmark: pd.DataFrame,
+    out: str | os.PathLike[str],
+    *,
+    consistency: str = "error_consistency",
+    experiment: str = "all",
+    record: Mapping[str, Any] | None = None,
+) -> pd.DataFrame:
+    """Each observer's consistency with humans against its accuracy (Linsley & Serre style).
+
+    Parameters
+    ----------
+    benchmark
+        Output of :func:`psychoalign.metrics.benchmark`.
+    out
+        Path of the figure without suffix.
+    consistency
+        The y-axis column: ``error_consistency`` or ``observed_consistency``.
+    experiment
+        Which rows to plot: a dataset, or ``all`` (mean over datasets).
+    record
+        Provenance stored in the JSON sidecar.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``observer, observer_kind, accuracy, consistency``.
+
+    References
+    ----------
+    .. [1] Linsley, Feng & Serre (2023). Performance-optimized deep neural networks are
+       evolving into worse models of inferotemporal visual cortex. NeurIPS (Fig. 1b).
+    """
+    check_columns(
+        benchmark, ["observer", "observer_kind", "experiment", "accuracy", consistency], "benchmark"
+    )
+    rows = benchmark[benchmark["experiment"] == experiment]
+    table = rows[["observer", "observer_kind", "accuracy", consistency]].rename(
+        columns={consistency: "consistency"}
+    )
+    figure, (ax,) = new_figure(1, height=2.6)
+    humans = table[table["observer_kind"] == "human"]
+    models = table[table["observer_kind"] == "model"]
+    if len(humans):
+        ax.scatter(
+            humans["accuracy"],
+            humans["consistency"],
+            color=HUMAN_COLOUR,
+            s=12,
+            alpha=0.6,
+            label="humans",
+        )
+        ax.axhspan(
+            humans["consistency"].min(), humans["consistency"].max(), color=HUMAN_COLOUR, alpha=0.1
+        )
+    colours = model_colours(models["observer"])
+    for row in models.itertuples(index=False):
+        ax.scatter(
+            row.accuracy,
+            row.consistency,
+            color=colours[row.observer],
+            marker="s",
+            s=16,
+            label=row.observer,
+        )
+    ax.set_xlabel("Accuracy (proportion correct)")
+    label = (
+        "Error consistency with humans (κ)"
+        if consistency == "error_consistency"
+        else "Observed consistency"
+    )
+    scope = "mean over datasets" if experiment == "all" else experiment
+    ax.set_ylabel(label)
+    ax.set_title("all datasets" if experiment == "all" else experiment)
+    ax.legend(frameon=False, loc="best")
+    return save_figure(
+        figure,
+        table,
+        out,
+        title="Consistency with humans against accuracy",
+        caption=(
+            f"Each observer's {label.lower()} against its accuracy ({scope}). Humans are "
+            "compared with every other human; the shaded band spans them."
+        ),
+        record=record,
+    )
