@@ -17,8 +17,6 @@ from rich.table import Table
 from psychoalign import __version__
 from psychoalign.datasets import (
     BUNDLED_STIMULUS_SETS,
-    MODEL_VS_HUMAN_DATASETS,
-    data_dir,
     stimulus_set,
 )
 from psychoalign.metrics import PRESETS, comparison_tables
@@ -163,29 +161,50 @@ def demo(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the results.")] = Path(
         "results/demo"
     ),
+    device: Annotated[
+        str | None, typer.Option(help="cpu, cuda, ... (default: GPU if any).")
+    ] = None,
 ) -> None:
-    """Compare the bundled model-vs-human human observers (17 datasets) with each other."""
+    """Evaluate the bundled model on the bundled stimuli and compare it with the bundled humans.
+
+    Makes seeded uniform-noise sets from the real edge and silhouette stimuli, runs
+    EfficientNet-Lite0 on all four sets, compares it with the human observers, fits the
+    statistics and writes every figure and report.html under OUT. Runs offline.
+    """
     with _user_errors():
-        root = data_dir() / "model-vs-human" / "human-raw"
-        tables = _compare([root], out, "model-vs-human", n_boot=0, n_splits=100, seed=0)
-    kappa = tables["error_consistency"].groupby("experiment")["kappa"].mean()
-    scores = tables["benchmark"].query("experiment != 'all'").groupby("experiment")
-    table = Table(title="Human observers of the model-vs-human datasets")
-    for column in ("dataset", "observers", "accuracy*", "κ human-human", "κ*"):
-        table.add_column(column, justify="left" if column == "dataset" else "right")
-    for dataset in MODEL_VS_HUMAN_DATASETS:
-        row = scores.get_group(dataset)
+        from psychoalign.demo import run_demo, summary_table
+
+        result = run_demo(out, device=device)
+    table = Table(title="EfficientNet-Lite0 and human observers")
+    for column in ("experiment", "model accuracy", "κ model-human", "κ human-human"):
+        table.add_column(column, justify="left" if column == "experiment" else "right")
+    for row in summary_table(result).itertuples(index=False):
         table.add_row(
-            dataset,
-            str(len(row)),
-            f"{row.accuracy.mean():.3f}",
-            f"{kappa[dataset]:.3f}",
-            f"{row.error_consistency.mean():.3f}",
+            row.experiment,
+            f"{row.model_accuracy:.3f}",
+            "–" if pd.isna(row.model_human_kappa) else f"{row.model_human_kappa:.3f}",
+            "–" if pd.isna(row.human_human_kappa) else f"{row.human_human_kappa:.3f}",
         )
     output = Console()
     output.print(table)
-    output.print("* over the benchmark's conditions (model-vs-human preset)")
-    output.print(f"Tables and their provenance are in {out.resolve()}")
+    output.print(f"Report: {result.report.resolve()}")
+    output.print(f"Figures, tables and statistics: {result.out.resolve()}")
+
+
+@app.command()
+def report(
+    results: Annotated[Path, typer.Argument(help="Results folder (figures, tables/, stats/).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="HTML file to write.")] = Path(
+        "report.html"
+    ),
+    title: Annotated[str, typer.Option(help="Title of the report.")] = "psychoalign report",
+) -> None:
+    """Write one self-contained HTML report (images embedded) of a results folder."""
+    with _user_errors():
+        from psychoalign.report import build_report
+
+        written = build_report(results, out, title=title)
+    typer.echo(f"{written}")
 
 
 stimuli_app = typer.Typer(help="Make, verify and look at stimulus sets.", no_args_is_help=True)

@@ -77,13 +77,18 @@ def provenance(
 
 
 def write_outputs(
-    tables: Mapping[str, pd.DataFrame], folder: str | os.PathLike[str], record: Mapping[str, Any]
+    tables: Mapping[str, pd.DataFrame],
+    folder: str | os.PathLike[str],
+    record: Mapping[str, Any],
+    *,
+    descriptions: Mapping[str, str] | None = None,
 ) -> list[Path]:
     """Write ``name.csv`` and its ``name.json`` sidecar for each table, all or nothing.
 
     Everything is written into a temporary folder next to ``folder`` first and then
     moved into place file by file with atomic renames, so an error while writing leaves
     no partial output behind and a reader never sees a half-written file.
+    ``descriptions`` adds a sentence per table to its sidecar (the report shows it).
 
     Returns
     -------
@@ -101,8 +106,13 @@ def write_outputs(
                 "table": f"{name}.csv",
                 "rows": len(table),
                 "columns": list(table.columns),
+                **(
+                    {"description": descriptions[name]}
+                    if descriptions and name in descriptions
+                    else {}
+                ),
             }
-            (staging / f"{name}.json").write_text(json.dumps(sidecar, indent=2) + "\n")
+            (staging / f"{name}.json").write_text(json.dumps(sidecar, indent=2, default=str) + "\n")
         folder.mkdir(exist_ok=True)
         for staged in sorted(staging.iterdir()):
             os.replace(staged, folder / staged.name)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -36,83 +37,77 @@ __all__ = [
 
 #: Sigmoid families of :func:`psychometric_fit`.
 PSYCHOMETRIC_FUNCTIONS = ("logistic", "weibull")
-MAX_LAPSE = 0.2
 
 
 # ---------------------------------------------------------------------------------------
 # Psychometric functions
 
 
-def _core(
-    x: np.ndarray, location: float, spread: float, function: str, direction: str
-) -> np.ndarray:
-    """F(x) in [0, 1], rising with x (``increasing``) or falling (``decreasing``)."""
-    if function == "logistic":
-        rising = special.expit((x - location) / spread)
-    else:
-        rising = -np.expm1(-np.power(np.clip(x, 0, None) / location, 1 / spread))
-    return rising if direction == "increasing" else 1 - rising
+@dataclass(frozen=True)
+class _Form:
+    """Everything fixed about a psychometric function while its parameters are fitted."""
 
+    chance: float
+    function: str
+    direction: str
+    max_lapse: float
 
-def _probability(
-    params: np.ndarray, x: np.ndarray, chance: float, function: str, direction: str
-) -> np.ndarray:
-    location = params[0] if function == "logistic" else math.exp(params[0])
-    spread = math.exp(params[1])
-    lapse = MAX_LAPSE * special.expit(params[2])
-    p = chance + (1 - chance - lapse) * _core(x, location, spread, function, direction)
-    return np.clip(p, 1e-9, 1 - 1e-9)
+    def core(self, x: np.ndarray, location: float, spread: float) -> np.ndarray:
+        """F(x) in [0, 1], rising with x (``increasing``) or falling (``decreasing``)."""
+        if self.function == "logistic":
+            rising = special.expit((x - location) / spread)
+        else:
+            rising = -np.expm1(-np.power(np.clip(x, 0, None) / location, 1 / spread))
+        return rising if self.direction == "increasing" else 1 - rising
+
+    def lapse(self, params: np.ndarray) -> float:
+        return float(self.max_lapse * special.expit(params[2]))
+
+    def probability(self, params: np.ndarray, x: np.ndarray) -> np.ndarray:
+        location = params[0] if self.function == "logistic" else math.exp(params[0])
+        core = self.core(x, location, math.exp(params[1]))
+        p = self.chance + (1 - self.chance - self.lapse(params)) * core
+        return np.clip(p, 1e-9, 1 - 1e-9)
+
+    def threshold(self, params: np.ndarray) -> float:
+        """Level at which F = 1/2: halfway between chance and the upper asymptote."""
+        if self.function == "logistic":
+            return float(params[0])
+        return float(math.exp(params[0]) * math.log(2) ** math.exp(params[1]))
 
 
 class _Psychometric(GenericLikelihoodModel):
     """Binomial likelihood of correct counts at each level (statsmodels MLE)."""
 
-    def __init__(self, correct, levels, trials, *, chance, function, direction, **kwargs):
+    def __init__(self, correct, levels, trials, *, form: _Form, **kwargs):
         super().__init__(np.asarray(correct, float), np.asarray(levels, float)[:, None], **kwargs)
         self.trials = np.asarray(trials, float)
-        self.chance, self.function, self.direction = chance, function, direction
+        self.form = form
 
     def nloglikeobs(self, params):
-        p = _probability(params, self.exog[:, 0], self.chance, self.function, self.direction)
+        p = self.form.probability(params, self.exog[:, 0])
         return -stats.binom.logpmf(self.endog, self.trials, p)
 
 
 def _fit_counts(
-    levels: np.ndarray,
-    correct: np.ndarray,
-    trials: np.ndarray,
-    chance: float,
-    function: str,
-    direction: str,
+    levels: np.ndarray, correct: np.ndarray, trials: np.ndarray, form: _Form
 ) -> tuple[np.ndarray, float, bool]:
-    positive = levels[levels > 0] if function == "weibull" else levels
+    positive = levels[levels > 0] if form.function == "weibull" else levels
     middle = float(np.median(positive)) if len(positive) else 1.0
     span = float(np.ptp(levels)) or 1.0
+    logistic = form.function == "logistic"
     start = np.array(
-        [
-            middle if function == "logistic" else math.log(middle),
-            math.log(span / 8 if function == "logistic" else 0.5),
-            -2.0,
-        ]
+        [middle if logistic else math.log(middle), math.log(span / 8 if logistic else 0.5), -2.0]
     )
-    model = _Psychometric(
-        correct, levels, trials, chance=chance, function=function, direction=direction
-    )
+    model = _Psychometric(correct, levels, trials, form=form)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         first = model.fit(start_params=start, method="nm", maxiter=4000, disp=False)
         result = model.fit(start_params=first.params, method="bfgs", maxiter=500, disp=False)
-    converged = bool(result.mle_retvals.get("converged", False)) or bool(
-        first.mle_retvals.get("converged", False)
+    converged = bool(result.mle_retvals.get("converged")) or bool(
+        first.mle_retvals.get("converged")
     )
     return np.asarray(result.params), float(result.llf), converged
-
-
-def _threshold(params: np.ndarray, function: str) -> float:
-    """Level at which F = 1/2: halfway between chance and the upper asymptote."""
-    if function == "logistic":
-        return float(params[0])
-    return float(math.exp(params[0]) * math.log(2) ** math.exp(params[1]))
 
 
 def psychometric_fit(
@@ -121,6 +116,7 @@ def psychometric_fit(
     function: str = "logistic",
     direction: str = "auto",
     chance: float | None = None,
+    max_lapse: float | None = None,
     levels: Mapping[str, float] | None = None,
     by: Sequence[str] = ("experiment", "observer"),
     n_boot: int = 200,
@@ -132,7 +128,8 @@ def psychometric_fit(
     Parameters
     ----------
     trials
-        Trial table; ``condition`` gives the level (see :func:`level_values`).
+        Trial table; ``condition`` gives the level (see
+        :func:`psychoalign.trials.level_values`).
     function
         ``"logistic"`` in the level, or ``"weibull"`` (levels must be >= 0).
     direction
@@ -141,6 +138,11 @@ def psychometric_fit(
         correlation between level and accuracy over all trials of the experiment.
     chance
         Guess rate :math:`\gamma`; default 1 / (number of categories of the experiment).
+    max_lapse
+        Upper bound of the lapse rate :math:`\lambda`. Default: free, up to
+        :math:`1 - \gamma`, because a model observer need not approach 100 % even on
+        undegraded images (EfficientNet-Lite0 is 36 % correct on line drawings); pass
+        e.g. 0.06 for the classic bounded lapse of human psychophysics.
     levels
         Explicit label -> value mapping for the levels.
     by
@@ -156,7 +158,9 @@ def psychometric_fit(
     -------
     pandas.DataFrame
         One row per fit: ``*by, observer_kind, function, direction, chance, n_trials,
-        threshold, ci_low, ci_high, slope, lapse, log_likelihood, converged``.
+        threshold, ci_low, ci_high, slope, lapse, log_likelihood, converged,
+        threshold_in_range`` (whether the threshold lies within the tested levels, so it
+        is interpolated, not extrapolated).
 
     Notes
     -----
@@ -164,13 +168,14 @@ def psychometric_fit(
 
     with :math:`F(x) = 1 / (1 + e^{-(x - \alpha)/\beta})` (logistic) or
     :math:`F(x) = 1 - e^{-(x/\alpha)^{1/\beta}}` (Weibull), mirrored as :math:`1 - F` for
-    decreasing functions, and the lapse rate :math:`0 \le \lambda \le 0.2`. Fitted by
+    decreasing functions; :math:`1 - \lambda` is the upper asymptote. Fitted by
     maximum likelihood on the binomial counts per level (statsmodels
     ``GenericLikelihoodModel``). The threshold is the level where :math:`F = 1/2`,
-    halfway between chance and the upper asymptote (:math:`\alpha` for the logistic);
-    ``slope`` is :math:`\beta` (a spread: smaller is steeper). The interval is the
-    percentile interval of thresholds refitted to binomial resamples of the fitted
-    function at the observed trial counts (parametric bootstrap, Wichmann & Hill 2001).
+    halfway between chance and the observer's own upper asymptote (:math:`\alpha` for
+    the logistic); ``slope`` is :math:`\beta` (a spread: smaller is steeper). The
+    interval is the percentile interval of thresholds refitted to binomial resamples of
+    the fitted function at the observed trial counts (parametric bootstrap, Wichmann &
+    Hill 2001).
 
     Examples
     --------
@@ -195,6 +200,7 @@ def psychometric_fit(
             f"column 'condition' has '{bad}', which is not a finite level; leave it out."
         )
     rng = np.random.default_rng(seed)
+    tail = 100 * (1 - confidence) / 2
     rows = []
     for _, data in frame.groupby("experiment", sort=True):
         guess = chance if chance is not None else 1 / data["category"].nunique()
@@ -202,34 +208,23 @@ def psychometric_fit(
         if way == "auto":
             rho = stats.spearmanr(data["_level"], data["correct"].astype(float)).statistic
             way = "decreasing" if rho < 0 else "increasing"
+        form = _Form(
+            guess, function, way, max_lapse if max_lapse is not None else (1 - guess) * 0.999
+        )
         for key, group in data.groupby(by, sort=True):
             counts = group.groupby("_level")["correct"].agg(["sum", "size"])
-            x, k, n = (
-                counts.index.to_numpy(float),
-                counts["sum"].to_numpy(float),
-                counts["size"].to_numpy(float),
-            )
-            params, llf, converged = _fit_counts(x, k, n, guess, function, way)
-            fitted = _probability(params, x, guess, function, way)
-            boots = (
-                np.array(
-                    [
-                        _threshold(
-                            _fit_counts(
-                                x, rng.binomial(n.astype(int), fitted), n, guess, function, way
-                            )[0],
-                            function,
-                        )
-                        for _ in range(n_boot)
-                    ]
-                )
-                if n_boot > 0
-                else np.array([np.nan])
-            )
-            tail = 100 * (1 - confidence) / 2
+            x = counts.index.to_numpy(float)
+            k, n = counts["sum"].to_numpy(float), counts["size"].to_numpy(float)
+            params, llf, converged = _fit_counts(x, k, n, form)
+            fitted = form.probability(params, x)
+            boots = [
+                form.threshold(_fit_counts(x, rng.binomial(n.astype(int), fitted), n, form)[0])
+                for _ in range(n_boot)
+            ]
             low, high = (
                 np.nanpercentile(boots, [tail, 100 - tail]) if n_boot > 0 else (np.nan, np.nan)
             )
+            threshold = form.threshold(params)
             rows.append(
                 {
                     **dict(zip(by, key if isinstance(key, tuple) else (key,), strict=True)),
@@ -238,13 +233,14 @@ def psychometric_fit(
                     "direction": way,
                     "chance": guess,
                     "n_trials": int(n.sum()),
-                    "threshold": _threshold(params, function),
+                    "threshold": threshold,
                     "ci_low": float(low),
                     "ci_high": float(high),
                     "slope": math.exp(params[1]),
-                    "lapse": MAX_LAPSE * float(special.expit(params[2])),
+                    "lapse": form.lapse(params),
                     "log_likelihood": llf,
                     "converged": converged,
+                    "threshold_in_range": bool(x.min() <= threshold <= x.max()),
                 }
             )
     return pd.DataFrame(rows)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,25 @@ def new_figure(
     return figure, axes.ravel()[:n_panels]
 
 
+def legend_below(figure: Figure, axes: Iterable[Any]) -> None:
+    """One legend for the whole figure, under the panels, never over the data."""
+    handles, labels = {}, []
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            if label not in handles:
+                handles[label] = handle
+                labels.append(label)
+    if labels:
+        columns = 1 if max(len(label) for label in labels) > 30 else min(len(labels), 3)
+        figure.legend(
+            [handles[label] for label in labels],
+            labels,
+            loc="outside lower center",
+            ncols=columns,
+            frameon=False,
+        )
+
+
 def model_colours(names: Iterable[str]) -> dict[str, str]:
     """A colour per model name, stable in sorted order."""
     return {
@@ -63,16 +83,26 @@ def model_colours(names: Iterable[str]) -> dict[str, str]:
     }
 
 
+def _natural_key(label: str) -> tuple:
+    """Sort key reading digit runs as numbers: '2-10-10' before '16-10-10'."""
+    parts = [part for part in re.split(r"(\d+\.?\d*)", label) if part]
+    return tuple((0, float(p), "") if p[0].isdigit() else (1, 0.0, p) for p in parts)
+
+
 def ordered_levels(conditions: Iterable[str]) -> list[str]:
-    """Condition labels in numeric order when they are numeric, else in order of appearance."""
+    """Condition labels in numeric order (natural order for labels such as ``1-10-10``).
+
+    Labels with no number at all (``cr``/``bw``) keep their order of appearance.
+    """
     labels = list(dict.fromkeys(conditions))
     try:
         values = level_values(labels)
     except TrialDataError:
-        return labels
-    return [
-        label for _, label in sorted(zip(values, labels, strict=True), key=lambda pair: pair[0])
-    ]
+        if not all(any(ch.isdigit() for ch in label) for label in labels):
+            return labels
+        return sorted(labels, key=_natural_key)
+    pairs = sorted(zip(values, labels, strict=True), key=lambda pair: pair[0])
+    return [label for _, label in pairs]
 
 
 def save_figure(
@@ -96,8 +126,10 @@ def save_figure(
         for kind in FORMATS:
             figure.savefig(stem.with_name(f"{stem.name}.{kind}"), format=kind)
     table.to_csv(stem.with_name(f"{stem.name}.csv"), index=False)
+    width, height = figure.get_size_inches()
     sidecar = {
         "title": title,
+        "size_inches": [round(float(width), 2), round(float(height), 2)],
         "caption": caption,
         "files": [f"{stem.name}.{kind}" for kind in (*FORMATS, "csv")],
         "columns": list(table.columns),

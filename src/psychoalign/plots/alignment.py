@@ -10,7 +10,13 @@ import numpy as np
 import pandas as pd
 
 from psychoalign.metrics._items import check_columns
-from psychoalign.plots._figure import HUMAN_COLOUR, model_colours, new_figure, save_figure
+from psychoalign.plots._figure import (
+    HUMAN_COLOUR,
+    legend_below,
+    model_colours,
+    new_figure,
+    save_figure,
+)
 
 __all__ = ["consistency_bars", "consistency_vs_accuracy"]
 
@@ -132,7 +138,7 @@ def consistency_bars(
         ax.set_ylim(min(-0.1, float(np.nanmin(data["correlation"], initial=0)) - 0.05), 1.0)
         ax.set_title(f"{panel} ({metric})")
         ax.set_ylabel("Correlation with humans (r)")
-    axes[0].legend(frameon=False, loc="upper left")
+    legend_below(figure, axes)
     return save_figure(
         figure,
         table,
@@ -222,7 +228,7 @@ def consistency_vs_accuracy(
     scope = "mean over datasets" if experiment == "all" else experiment
     ax.set_ylabel(label)
     ax.set_title("all datasets" if experiment == "all" else experiment)
-    ax.legend(frameon=False, loc="best")
+    legend_below(figure, [ax])
     return save_figure(
         figure,
         table,

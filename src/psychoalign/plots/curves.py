@@ -13,6 +13,7 @@ from psychoalign.metrics._items import check_columns
 from psychoalign.plots._figure import (
     HUMAN_COLOUR,
     HUMANS,
+    legend_below,
     model_colours,
     new_figure,
     ordered_levels,
@@ -143,7 +144,7 @@ def accuracy_by_level(
         ax.set_title(experiment)
         ax.set_xlabel(level_label)
         ax.set_ylabel("Accuracy (proportion correct)")
-    axes[0].legend(frameon=False, loc="best")
+    legend_below(figure, axes)
     return save_figure(
         figure,
         table,
@@ -253,7 +254,7 @@ def error_consistency_by_level(
         ax.set_xlabel(level_label)
         ax.set_ylabel("Error consistency (Cohen's κ)")
     if len(axes):
-        axes[0].legend(frameon=False, loc="best")
+        legend_below(figure, axes)
     return save_figure(
         figure,
         table,

@@ -14,6 +14,7 @@ from psychoalign.plots._figure import (
     HUMAN_COLOUR,
     HUMANS,
     PAGE_WIDTH,
+    legend_below,
     model_colours,
     new_figure,
     save_figure,
@@ -292,7 +293,7 @@ def shape_bias_by_category(
     ax.set_xlim(0, 1)
     ax.set_xlabel("Fraction of shape decisions (1 = shape, 0 = texture)")
     ax.invert_yaxis()
-    ax.legend(frameon=False, loc="lower left")
+    legend_below(figure, [ax])
     return save_figure(
         figure,
         table,
