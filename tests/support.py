@@ -45,3 +45,36 @@ def raw_rows(path: Path) -> list[dict[str, str]]:
     """A model-vs-human CSV read with the standard library (independent of psychoalign)."""
     with open(path, newline="") as handle:
         return [{k.lower(): v for k, v in row.items()} for row in csv.DictReader(handle)]
+
+
+def images_in_browser(page: Path) -> list[dict]:
+    """Open a local HTML file in headless Chromium and describe every <img> once loaded."""
+    import tempfile
+
+    from selenium import webdriver
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+
+    options = Options()
+    options.binary_location = "/usr/bin/chromium"
+    with tempfile.TemporaryDirectory() as profile:
+        for argument in (
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--no-first-run",
+            f"--user-data-dir={profile}",
+        ):
+            options.add_argument(argument)
+        driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+        try:
+            driver.get(page.resolve().as_uri())
+            return driver.execute_script(
+                "return Array.from(document.images).map(i => ({alt: i.alt, complete: i.complete, "
+                "width: i.naturalWidth, height: i.naturalHeight, shown: i.getBoundingClientRect().width}))"
+            )
+        finally:
+            driver.quit()

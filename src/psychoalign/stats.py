@@ -29,6 +29,7 @@ from statsmodels.base.model import GenericLikelihoodModel
 from psychoalign.trials import TrialDataError, level_values
 
 __all__ = [
+    "MIXED_METHODS",
     "PSYCHOMETRIC_FUNCTIONS",
     "mixed_model",
     "psychometric_fit",
@@ -301,9 +302,25 @@ def threshold_comparison(fits: pd.DataFrame, *, confidence: float = 0.95) -> pd.
 # Mixed models
 
 
+_MIXED_COLUMNS = [
+    "term",
+    "estimate",
+    "std_error",
+    "ci_low",
+    "ci_high",
+    "z",
+    "p_value",
+    "kind",
+    "method",
+    "note",
+]
+MIXED_METHODS = ("auto", "mixed", "gee")
+
+
 def mixed_model(
     trials: pd.DataFrame,
     *,
+    method: str = "auto",
     levels: Mapping[str, float] | None = None,
     confidence: float = 0.95,
 ) -> pd.DataFrame:
@@ -313,8 +330,12 @@ def mixed_model(
     ----------
     trials
         Trial table with human and model observers.
+    method
+        ``"auto"`` (the mixed model; GEE when it does not converge), ``"mixed"`` (the
+        mixed model or an error) or ``"gee"``.
     levels
-        Explicit label -> value mapping for the levels (see :func:`level_values`).
+        Explicit label -> value mapping for the levels (see
+        :func:`psychoalign.trials.level_values`).
     confidence
         Coverage of the intervals.
 
@@ -323,7 +344,8 @@ def mixed_model(
     pandas.DataFrame
         One row per term: ``term, estimate, std_error, ci_low, ci_high, z, p_value,
         kind, method, note``. ``kind`` is ``fixed`` or ``variance`` (the standard
-        deviation of a random intercept); ``method`` says which model produced the row.
+        deviation of a random intercept); ``method`` says which model produced the row
+        and ``note`` why the mixed model was not used, if it was not.
 
     Notes
     -----
@@ -332,16 +354,12 @@ def mixed_model(
               + u_{\text{observer}} + v_{\text{image}}
 
     with humans as the reference kind, fitted as statsmodels' ``BinomialBayesMixedGLM``
-    (variational Bayes; estimates are posterior means, intervals are normal credible
-    intervals; no p-values). When that fit fails to converge, the same fixed effects are
-    fitted by GEE with exchangeable correlation within observers (robust standard
-    errors, Wald z and p), and ``note`` says why.
+    (variational Bayes with L-BFGS; estimates are posterior means, intervals are normal
+    credible intervals; no p-values). GEE fits the same fixed effects with exchangeable
+    correlation within observers (robust standard errors, Wald z and p).
     """
-    from statsmodels.genmod import families
-    from statsmodels.genmod.bayes_mixed_glm import BinomialBayesMixedGLM
-    from statsmodels.genmod.cov_struct import Exchangeable
-    from statsmodels.genmod.generalized_estimating_equations import GEE
-
+    if method not in MIXED_METHODS:
+        raise TrialDataError(f"method: '{method}' is not one of {', '.join(MIXED_METHODS)}.")
     data = pd.DataFrame(
         {
             "correct": trials["correct"].astype(int).to_numpy(),
@@ -355,82 +373,93 @@ def mixed_model(
         raise TrialDataError(
             "column 'observer_kind': the mixed model needs both human and model observers."
         )
-    formula = "correct ~ level * kind"
+    if method == "gee":
+        return _gee(data, confidence, note="")
+    try:
+        return _mixed(data, confidence)
+    except _NotConvergedError as failure:
+        if method == "mixed":
+            raise TrialDataError(f"the mixed model did not converge ({failure}).") from None
+        return _gee(data, confidence, note=f"the mixed model did not converge ({failure})")
+
+
+_FORMULA = "correct ~ level * kind"
+
+
+class _NotConvergedError(Exception):
+    """The variational fit of the mixed model failed."""
+
+
+def _mixed(data: pd.DataFrame, confidence: float) -> pd.DataFrame:
+    from statsmodels.genmod.bayes_mixed_glm import BinomialBayesMixedGLM
+
     z = stats.norm.ppf(0.5 + confidence / 2)
-    note = ""
     try:
         model = BinomialBayesMixedGLM.from_formula(
-            formula, {"observer": "0 + C(observer)", "image": "0 + C(image)"}, data
+            _FORMULA, {"observer": "0 + C(observer)", "image": "0 + C(image)"}, data
         )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             # L-BFGS keeps no dense inverse Hessian: with one random effect per image the
             # default BFGS spends minutes on matrix products over thousands of parameters.
             result = model.fit_vb(fit_method="L-BFGS-B")
-        converged = (
-            bool(result.optim_retvals.get("success", True)) if result.optim_retvals else True
-        )
-        if converged:
-            fixed = pd.DataFrame(
-                {
-                    "term": model.exog_names,
-                    "estimate": result.fe_mean,
-                    "std_error": result.fe_sd,
-                    "kind": "fixed",
-                }
-            )
-            variance = pd.DataFrame(
-                {
-                    "term": [f"sd({name})" for name in model.vcp_names],
-                    "estimate": np.exp(result.vcp_mean),
-                    "std_error": np.nan,
-                    "kind": "variance",
-                    "ci_low": np.exp(result.vcp_mean - z * result.vcp_sd),
-                    "ci_high": np.exp(result.vcp_mean + z * result.vcp_sd),
-                }
-            )
-            fixed["ci_low"] = fixed["estimate"] - z * fixed["std_error"]
-            fixed["ci_high"] = fixed["estimate"] + z * fixed["std_error"]
-            table = pd.concat([fixed, variance], ignore_index=True)
-            table["z"] = table["estimate"] / table["std_error"]
-            table["p_value"] = np.nan
-            table["method"] = (
-                "binomial mixed GLM (variational Bayes), random intercepts for observer and image"
-            )
-            table["note"] = ""
-            return table[
-                [
-                    "term",
-                    "estimate",
-                    "std_error",
-                    "ci_low",
-                    "ci_high",
-                    "z",
-                    "p_value",
-                    "kind",
-                    "method",
-                    "note",
-                ]
-            ]
-        message = result.optim_retvals.get("message", "no message")
-        note = f"the mixed model did not converge ({message})"
     except (np.linalg.LinAlgError, ValueError, FloatingPointError) as error:
-        note = f"the mixed model failed ({error})"
-    gee = GEE.from_formula(
-        formula, groups="observer", data=data, family=families.Binomial(), cov_struct=Exchangeable()
+        raise _NotConvergedError(str(error)) from None
+    if not result.optim_retvals.get("success", False):
+        raise _NotConvergedError(str(result.optim_retvals.get("message", "no message")))
+    fixed = pd.DataFrame(
+        {
+            "term": model.exog_names,
+            "estimate": result.fe_mean,
+            "std_error": result.fe_sd,
+            "kind": "fixed",
+        }
+    )
+    fixed["ci_low"] = fixed["estimate"] - z * fixed["std_error"]
+    fixed["ci_high"] = fixed["estimate"] + z * fixed["std_error"]
+    fixed["z"] = fixed["estimate"] / fixed["std_error"]
+    variance = pd.DataFrame(
+        {
+            "term": [f"sd({name})" for name in model.vcp_names],
+            "estimate": np.exp(result.vcp_mean),
+            "kind": "variance",
+            "ci_low": np.exp(result.vcp_mean - z * result.vcp_sd),
+            "ci_high": np.exp(result.vcp_mean + z * result.vcp_sd),
+        }
+    )
+    table = pd.concat([fixed, variance], ignore_index=True)
+    table["method"] = (
+        "binomial mixed GLM (variational Bayes), random intercepts for observer and image"
+    )
+    table["note"] = ""
+    return table.reindex(columns=_MIXED_COLUMNS)
+
+
+def _gee(data: pd.DataFrame, confidence: float, *, note: str) -> pd.DataFrame:
+    from statsmodels.genmod import families
+    from statsmodels.genmod.cov_struct import Exchangeable
+    from statsmodels.genmod.generalized_estimating_equations import GEE
+
+    fitted = GEE.from_formula(
+        _FORMULA,
+        groups="observer",
+        data=data,
+        family=families.Binomial(),
+        cov_struct=Exchangeable(),
     ).fit()
+    interval = fitted.conf_int(alpha=1 - confidence)
     table = pd.DataFrame(
         {
-            "term": gee.params.index,
-            "estimate": gee.params.to_numpy(),
-            "std_error": gee.bse.to_numpy(),
-            "ci_low": gee.conf_int(alpha=1 - confidence)[0].to_numpy(),
-            "ci_high": gee.conf_int(alpha=1 - confidence)[1].to_numpy(),
-            "z": gee.tvalues.to_numpy(),
-            "p_value": gee.pvalues.to_numpy(),
+            "term": fitted.params.index,
+            "estimate": fitted.params.to_numpy(),
+            "std_error": fitted.bse.to_numpy(),
+            "ci_low": interval[0].to_numpy(),
+            "ci_high": interval[1].to_numpy(),
+            "z": fitted.tvalues.to_numpy(),
+            "p_value": fitted.pvalues.to_numpy(),
             "kind": "fixed",
             "method": "GEE, binomial, exchangeable correlation within observer",
             "note": note,
         }
     )
-    return table
+    return table[_MIXED_COLUMNS]

@@ -1,0 +1,143 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats as scipy_stats
+from scipy.special import expit
+from support import make_trials
+
+from psychoalign.stats import mixed_model, psychometric_fit, threshold_comparison
+from psychoalign.trials import TrialDataError
+
+CATEGORIES = [f"c{i}" for i in range(16)]
+LEVELS = ["0.00", "0.05", "0.10", "0.20", "0.30", "0.40", "0.60", "0.90"]
+
+
+def _observer(name: str, kind: str, probability, rng, trials_per_level: int = 160) -> list[tuple]:
+    """Trials whose correctness follows ``probability(level)``; wrong answers are random others."""
+    rows = []
+    for label in LEVELS:
+        p = probability(float(label))
+        for index in range(trials_per_level):
+            category = CATEGORIES[index % 16]
+            right = rng.random() < p
+            response = category if right else CATEGORIES[(index + 1 + rng.integers(15)) % 16]
+            rows.append((name, kind, f"{label}-{index}.png", category, response, label))
+    return rows
+
+
+def _table(rows: list[tuple]) -> pd.DataFrame:
+    frames = []
+    for label in LEVELS:
+        part = [r[:5] for r in rows if r[5] == label]
+        frames.append(make_trials(part, experiment="sim", condition=label))
+    table = pd.concat(frames, ignore_index=True)
+    table["trial"] = table.groupby("observer").cumcount() + 1
+    return table
+
+
+def _logistic_decreasing(threshold: float, spread: float, lapse: float):
+    return lambda x: 1 / 16 + (1 - 1 / 16 - lapse) * (1 - expit((x - threshold) / spread))
+
+
+def test_known_thresholds_are_recovered_within_their_intervals():
+    rng = np.random.default_rng(11)
+    truth = {"a": 0.25, "b": 0.35, "c": 0.45}
+    rows = []
+    for name, threshold in truth.items():
+        rows += _observer(name, "human", _logistic_decreasing(threshold, 0.05, 0.04), rng)
+    fits = psychometric_fit(_table(rows), n_boot=150, seed=1).set_index("observer")
+    for name, threshold in truth.items():
+        assert fits.loc[name, "ci_low"] <= threshold <= fits.loc[name, "ci_high"], name
+        assert fits.loc[name, "threshold"] == pytest.approx(threshold, abs=0.03)
+    assert (fits.direction == "decreasing").all() and (fits.chance == 1 / 16).all()
+    assert fits.lapse.between(0, 0.15).all() and fits.threshold_in_range.all()
+
+
+def test_a_weibull_in_an_increasing_level_is_recovered():
+    rng = np.random.default_rng(5)
+    scale, shape = 0.2, 0.5  # F(x) = 1 - exp(-(x/0.2)^(1/0.5)); threshold = scale * ln2^shape
+    psychometric = lambda x: 1 / 16 + (1 - 1 / 16 - 0.02) * (1 - np.exp(-((x / scale) ** (1 / shape))))  # noqa: E731
+    table = _table(_observer("w", "human", psychometric, rng, trials_per_level=240))
+    fit = psychometric_fit(table, function="weibull", n_boot=100, seed=2).iloc[0]
+    truth = scale * np.log(2) ** shape
+    assert fit.direction == "increasing"
+    assert fit.ci_low <= truth <= fit.ci_high and fit.threshold == pytest.approx(truth, abs=0.02)
+
+
+def test_a_model_far_below_ceiling_still_gets_a_threshold_inside_the_levels():
+    rng = np.random.default_rng(3)
+    weak = _logistic_decreasing(0.3, 0.05, 0.6)  # at best 40 % correct
+    fits = psychometric_fit(_table(_observer("m", "model", weak, rng)), n_boot=50).iloc[0]
+    assert fits.threshold == pytest.approx(0.3, abs=0.05) and fits.lapse == pytest.approx(0.6, abs=0.06)
+    bounded = psychometric_fit(_table(_observer("m", "model", weak, rng)), max_lapse=0.06, n_boot=0).iloc[0]
+    assert bounded.lapse <= 0.06
+
+
+def test_threshold_comparison_by_hand():
+    fits = pd.DataFrame(
+        {
+            "experiment": "sim",
+            "observer": ["h1", "h2", "h3", "m"],
+            "observer_kind": ["human", "human", "human", "model"],
+            "threshold": [0.2, 0.3, 0.4, 0.5],
+            "ci_low": [0.1, 0.2, 0.3, 0.45],
+            "ci_high": [0.3, 0.4, 0.5, 0.55],
+        }
+    )
+    row = threshold_comparison(fits).iloc[0]
+    half = scipy_stats.t.ppf(0.975, 2) * 0.1 / np.sqrt(3)
+    assert (row.observer, row.human_mean, row.n_humans) == ("m", pytest.approx(0.3), 3)
+    assert (row.human_low, row.human_high) == (pytest.approx(0.3 - half), pytest.approx(0.3 + half))
+    assert row.difference == pytest.approx(0.2) and not row.within_human_range
+
+
+def _mixed_data(seed: int = 0) -> tuple[pd.DataFrame, dict[str, float]]:
+    """Humans and models with known fixed effects and random intercepts per observer and image."""
+    rng = np.random.default_rng(seed)
+    truth = {"Intercept": 2.0, "kind[T.model]": -1.0, "level": -4.0, "level:kind[T.model]": 2.0}
+    image_effect = {f"img{i}": rng.normal(0, 0.5) for i in range(120)}
+    rows = []
+    for observer, kind in [*((f"h{i}", "human") for i in range(6)), *((f"m{i}", "model") for i in range(6))]:
+        own = rng.normal(0, 0.3)
+        for label in LEVELS:
+            level = float(label)
+            for image, effect in image_effect.items():
+                model = kind == "model"
+                logit = truth["Intercept"] + truth["level"] * level + model * (
+                    truth["kind[T.model]"] + truth["level:kind[T.model]"] * level
+                )
+                right = rng.random() < expit(logit + own + effect)
+                rows.append((observer, kind, f"{label}/{image}", label, right))
+    frame = pd.DataFrame(rows, columns=["observer", "observer_kind", "image", "condition", "correct"])
+    return frame, truth
+
+
+def test_the_mixed_model_recovers_known_effects():
+    data, truth = _mixed_data()
+    table = mixed_model(data).set_index("term")
+    assert table["method"].iloc[0].startswith("binomial mixed GLM")
+    for term, value in truth.items():
+        assert table.loc[term, "estimate"] == pytest.approx(value, abs=0.3), term
+    assert set(table.query("kind == 'variance'").index) == {"sd(observer)", "sd(image)"}
+    assert table.loc["sd(image)", "estimate"] == pytest.approx(0.5, abs=0.2)
+
+
+def test_gee_gives_the_same_fixed_effects_with_p_values():
+    data, truth = _mixed_data(1)
+    table = mixed_model(data, method="gee").set_index("term")
+    assert table["method"].iloc[0].startswith("GEE")
+    assert table.loc["level", "estimate"] < -2 and table.loc["level", "p_value"] < 1e-6
+    assert (table["kind"] == "fixed").all()
+
+
+def test_bad_requests_are_refused():
+    data, _ = _mixed_data()
+    with pytest.raises(TrialDataError, match="needs both human and model observers"):
+        mixed_model(data[data.observer_kind == "human"])
+    with pytest.raises(TrialDataError, match="method: 'lme4'"):
+        mixed_model(data, method="lme4")
+    bad = make_trials([("a", "human", "x.png", "cat", "cat")], condition="bw")
+    with pytest.raises(TrialDataError, match="column 'condition' has 'bw', which is not a numeric level"):
+        psychometric_fit(bad)
