@@ -74,7 +74,8 @@ def images_in_browser(page: Path) -> list[dict]:
             driver.get(page.resolve().as_uri())
             return driver.execute_script(
                 "return Array.from(document.images).map(i => ({alt: i.alt, complete: i.complete, "
-                "width: i.naturalWidth, height: i.naturalHeight, shown: i.getBoundingClientRect().width}))"
+                "width: i.naturalWidth, height: i.naturalHeight, "
+                "shown: i.getBoundingClientRect().width}))"
             )
         finally:
             driver.quit()

@@ -133,14 +133,6 @@ def test_unknown_preset_is_refused(tmp_path):
     assert "--preset: 'brainscore' is not one of model-vs-human" in result.output
 
 
-def test_demo_prints_the_human_table(tmp_path):
-    result = runner.invoke(app, ["demo", "--out", str(tmp_path / "demo")])
-    assert result.exit_code == 0, result.output
-    edge_line = next(line for line in result.output.splitlines() if " edge " in line)
-    assert "0.318" in edge_line and " 10 " in edge_line
-    assert (tmp_path / "demo" / "shape_bias.csv").is_file()
-
-
 def test_console_script_reports_its_version():
     executable = Path(sys.executable).with_name("psychoalign")
     result = subprocess.run([str(executable), "--version"], capture_output=True, text=True)

@@ -1,4 +1,4 @@
-"""`make demo` end to end: the real model, the real stimuli, the real human data, the report in a browser."""
+"""`make demo` end to end: real model, stimuli and human data, and the report in a browser."""
 
 from __future__ import annotations
 
@@ -8,22 +8,31 @@ import os
 import pandas as pd
 import pytest
 import torch
-from support import images_in_browser
 
 from psychoalign.demo import run_demo, summary_table
-
-if os.environ.get("PYTEST_XDIST_WORKER"):
-    torch.set_num_threads(1)
+from support import images_in_browser
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    return run_demo(tmp_path_factory.mktemp("demo") / "results", progress=False)
+    # The demo is the longest test; it gets both cores as `make demo` does, even under
+    # xdist where the model tests' conftest limits each worker to one thread.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(os.cpu_count() or 1)
+    try:
+        yield run_demo(tmp_path_factory.mktemp("demo") / "results", progress=False)
+    finally:
+        torch.set_num_threads(threads)
 
 
 def test_the_demo_compares_the_model_with_the_humans(demo):
     table = summary_table(demo).set_index("experiment")
-    assert set(table.index) == {"edge", "silhouette", "edge-uniform-noise", "silhouette-uniform-noise"}
+    assert set(table.index) == {
+        "edge",
+        "silhouette",
+        "edge-uniform-noise",
+        "silhouette-uniform-noise",
+    }
     assert table.loc["edge", "model_accuracy"] == pytest.approx(0.356, abs=1e-3)
     assert table.loc["silhouette", "model_accuracy"] == pytest.approx(0.519, abs=1e-3)
     assert table.loc["edge", "human_human_kappa"] == pytest.approx(0.318, abs=1e-3)
@@ -42,7 +51,14 @@ def test_the_demo_fits_the_statistics(demo):
 
 def test_the_demo_writes_every_output_with_provenance(demo):
     out = demo.out
-    for name in ("accuracy", "error_consistency", "benchmark", "behavioural_consistency", "image_accuracy", "shape_bias"):
+    for name in (
+        "accuracy",
+        "error_consistency",
+        "benchmark",
+        "behavioural_consistency",
+        "image_accuracy",
+        "shape_bias",
+    ):
         assert (out / "tables" / f"{name}.csv").is_file(), name
         sidecar = json.loads((out / "tables" / f"{name}.json").read_text())
         assert sidecar["parameters"]["seed"] == 0 and sidecar["versions"]["psychoalign"]
@@ -53,7 +69,9 @@ def test_the_demo_writes_every_output_with_provenance(demo):
     assert len(demo.figures) >= 9 and all(f.is_file() for f in demo.figures)
     curves = pd.read_csv(out / "figures" / "accuracy_by_level.csv")
     assert set(curves.series) == {
-        "humans", "efficientnet_lite0 (edge-uniform-noise)", "efficientnet_lite0 (silhouette-uniform-noise)"
+        "humans",
+        "efficientnet_lite0 (edge-uniform-noise)",
+        "efficientnet_lite0 (silhouette-uniform-noise)",
     }
 
 
@@ -62,3 +80,17 @@ def test_the_demo_report_opens_with_every_figure(demo):
     assert len(images) == len(demo.figures)
     assert all(image["complete"] and image["width"] > 0 for image in images)
     assert "EfficientNet-Lite0" in demo.report.read_text()
+
+
+def test_the_demo_command_reuses_cached_model_runs_and_prints_the_table(demo):
+    from typer.testing import CliRunner
+
+    from psychoalign.cli import app
+
+    result = CliRunner().invoke(app, ["demo", "--out", str(demo.out)])
+    assert result.exit_code == 0, result.output
+    edge = next(line for line in result.output.splitlines() if " edge " in line)
+    assert "0.356" in edge and "0.103" in edge and "0.318" in edge
+    assert "report.html" in result.output
+    runs = [json.loads(p.read_text()) for p in demo.out.glob("models/*/*/run.json")]
+    assert len(runs) == 4

@@ -4,7 +4,6 @@ import re
 
 import pandas as pd
 import pytest
-from support import images_in_browser
 
 from psychoalign import plots
 from psychoalign.datasets import load_model_vs_human
@@ -12,6 +11,7 @@ from psychoalign.metrics import accuracy, comparison_tables
 from psychoalign.provenance import provenance, write_outputs
 from psychoalign.report import build_report
 from psychoalign.stats import psychometric_fit
+from support import images_in_browser
 
 
 @pytest.fixture(scope="module")
@@ -22,10 +22,22 @@ def results(tmp_path_factory):
     record = provenance([], {"seed": 3})
     tables = comparison_tables(trials, seed=3)
     write_outputs(tables, folder / "tables", record)
-    write_outputs({"psychometric_fits": psychometric_fit(trials.query("experiment == 'uniform-noise'"), n_boot=20)},
-                  folder / "stats", record, descriptions={"psychometric_fits": "Thresholds per observer."})
-    plots.accuracy_by_level(accuracy(trials), folder / "figures" / "accuracy", chance=1 / 16, record=record)
-    plots.error_consistency_by_level(tables["error_consistency"], folder / "figures" / "kappa", record=record)
+    write_outputs(
+        {
+            "psychometric_fits": psychometric_fit(
+                trials.query("experiment == 'uniform-noise'"), n_boot=20
+            )
+        },
+        folder / "stats",
+        record,
+        descriptions={"psychometric_fits": "Thresholds per observer."},
+    )
+    plots.accuracy_by_level(
+        accuracy(trials), folder / "figures" / "accuracy", chance=1 / 16, record=record
+    )
+    plots.error_consistency_by_level(
+        tables["error_consistency"], folder / "figures" / "kappa", record=record
+    )
     plots.benchmark_table(tables["benchmark"], folder / "figures" / "benchmark", record=record)
     return folder
 
@@ -63,7 +75,9 @@ def test_report_command(results, tmp_path):
     from psychoalign.cli import app
 
     out = tmp_path / "cli.html"
-    result = CliRunner().invoke(app, ["report", str(results), "--out", str(out), "--title", "From the CLI"])
+    result = CliRunner().invoke(
+        app, ["report", str(results), "--out", str(out), "--title", "From the CLI"]
+    )
     assert result.exit_code == 0, result.output
     assert "<title>From the CLI</title>" in out.read_text()
     assert pd.read_csv(results / "tables" / "accuracy.csv").shape[0] > 0

@@ -5,10 +5,10 @@ import pandas as pd
 import pytest
 from scipy import stats as scipy_stats
 from scipy.special import expit
-from support import make_trials
 
 from psychoalign.stats import mixed_model, psychometric_fit, threshold_comparison
 from psychoalign.trials import TrialDataError
+from support import make_trials
 
 CATEGORIES = [f"c{i}" for i in range(16)]
 LEVELS = ["0.00", "0.05", "0.10", "0.20", "0.30", "0.40", "0.60", "0.90"]
@@ -58,7 +58,10 @@ def test_known_thresholds_are_recovered_within_their_intervals():
 def test_a_weibull_in_an_increasing_level_is_recovered():
     rng = np.random.default_rng(5)
     scale, shape = 0.2, 0.5  # F(x) = 1 - exp(-(x/0.2)^(1/0.5)); threshold = scale * ln2^shape
-    psychometric = lambda x: 1 / 16 + (1 - 1 / 16 - 0.02) * (1 - np.exp(-((x / scale) ** (1 / shape))))  # noqa: E731
+
+    def psychometric(x):
+        return 1 / 16 + (1 - 1 / 16 - 0.02) * (1 - np.exp(-((x / scale) ** (1 / shape))))
+
     table = _table(_observer("w", "human", psychometric, rng, trials_per_level=240))
     fit = psychometric_fit(table, function="weibull", n_boot=100, seed=2).iloc[0]
     truth = scale * np.log(2) ** shape
@@ -70,8 +73,12 @@ def test_a_model_far_below_ceiling_still_gets_a_threshold_inside_the_levels():
     rng = np.random.default_rng(3)
     weak = _logistic_decreasing(0.3, 0.05, 0.6)  # at best 40 % correct
     fits = psychometric_fit(_table(_observer("m", "model", weak, rng)), n_boot=50).iloc[0]
-    assert fits.threshold == pytest.approx(0.3, abs=0.05) and fits.lapse == pytest.approx(0.6, abs=0.06)
-    bounded = psychometric_fit(_table(_observer("m", "model", weak, rng)), max_lapse=0.06, n_boot=0).iloc[0]
+    assert fits.threshold == pytest.approx(0.3, abs=0.05) and fits.lapse == pytest.approx(
+        0.6, abs=0.06
+    )
+    bounded = psychometric_fit(
+        _table(_observer("m", "model", weak, rng)), max_lapse=0.06, n_boot=0
+    ).iloc[0]
     assert bounded.lapse <= 0.06
 
 
@@ -99,18 +106,25 @@ def _mixed_data(seed: int = 0) -> tuple[pd.DataFrame, dict[str, float]]:
     truth = {"Intercept": 2.0, "kind[T.model]": -1.0, "level": -4.0, "level:kind[T.model]": 2.0}
     image_effect = {f"img{i}": rng.normal(0, 0.5) for i in range(120)}
     rows = []
-    for observer, kind in [*((f"h{i}", "human") for i in range(6)), *((f"m{i}", "model") for i in range(6))]:
+    for observer, kind in [
+        *((f"h{i}", "human") for i in range(6)),
+        *((f"m{i}", "model") for i in range(6)),
+    ]:
         own = rng.normal(0, 0.3)
         for label in LEVELS:
             level = float(label)
             for image, effect in image_effect.items():
                 model = kind == "model"
-                logit = truth["Intercept"] + truth["level"] * level + model * (
-                    truth["kind[T.model]"] + truth["level:kind[T.model]"] * level
+                logit = (
+                    truth["Intercept"]
+                    + truth["level"] * level
+                    + model * (truth["kind[T.model]"] + truth["level:kind[T.model]"] * level)
                 )
                 right = rng.random() < expit(logit + own + effect)
                 rows.append((observer, kind, f"{label}/{image}", label, right))
-    frame = pd.DataFrame(rows, columns=["observer", "observer_kind", "image", "condition", "correct"])
+    frame = pd.DataFrame(
+        rows, columns=["observer", "observer_kind", "image", "condition", "correct"]
+    )
     return frame, truth
 
 
@@ -125,7 +139,7 @@ def test_the_mixed_model_recovers_known_effects():
 
 
 def test_gee_gives_the_same_fixed_effects_with_p_values():
-    data, truth = _mixed_data(1)
+    data, _truth = _mixed_data(1)
     table = mixed_model(data, method="gee").set_index("term")
     assert table["method"].iloc[0].startswith("GEE")
     assert table.loc["level", "estimate"] < -2 and table.loc["level", "p_value"] < 1e-6
@@ -139,5 +153,7 @@ def test_bad_requests_are_refused():
     with pytest.raises(TrialDataError, match="method: 'lme4'"):
         mixed_model(data, method="lme4")
     bad = make_trials([("a", "human", "x.png", "cat", "cat")], condition="bw")
-    with pytest.raises(TrialDataError, match="column 'condition' has 'bw', which is not a numeric level"):
+    with pytest.raises(
+        TrialDataError, match="column 'condition' has 'bw', which is not a numeric level"
+    ):
         psychometric_fit(bad)

@@ -7,7 +7,13 @@ import pandas as pd
 import pytest
 
 from psychoalign import plots
-from psychoalign.metrics import accuracy, behavioural_consistency, benchmark, error_consistency, shape_bias
+from psychoalign.metrics import (
+    accuracy,
+    behavioural_consistency,
+    benchmark,
+    error_consistency,
+    shape_bias,
+)
 from psychoalign.pipeline import curve_trials
 
 MODEL = "efficientnet_lite0"
@@ -19,12 +25,19 @@ def _written(stem) -> pd.DataFrame:
         assert path.is_file() and path.stat().st_size > 0, path
     sidecar = json.loads(stem.with_name(f"{stem.name}.json").read_text())
     assert sidecar["title"] and sidecar["caption"] and sidecar["size_inches"][0] in (3.5, 7.2)
-    return pd.read_csv(stem.with_name(f"{stem.name}.csv"), keep_default_na=False, na_values=[""], dtype={"condition": str})
+    return pd.read_csv(
+        stem.with_name(f"{stem.name}.csv"),
+        keep_default_na=False,
+        na_values=[""],
+        dtype={"condition": str},
+    )
 
 
 def test_accuracy_by_level_with_the_human_band(tmp_path, real_trials):
     noise = real_trials[real_trials.experiment == "uniform-noise"]
-    table = plots.accuracy_by_level(accuracy(noise), tmp_path / "noise", chance=1 / 16, level_label="Noise width")
+    table = plots.accuracy_by_level(
+        accuracy(noise), tmp_path / "noise", chance=1 / 16, level_label="Noise width"
+    )
     written = _written(tmp_path / "noise")
     assert len(written) == len(table) == 8
     per_human = noise.groupby(["condition", "observer"]).correct.mean().unstack()
@@ -32,7 +45,10 @@ def test_accuracy_by_level_with_the_human_band(tmp_path, real_trials):
     for condition in ("0.00", "0.35", "0.90"):
         row = band.loc[condition]
         assert row.accuracy == pytest.approx(per_human.loc[condition].mean())
-        assert (row.low, row.high) == (pytest.approx(per_human.loc[condition].min()), pytest.approx(per_human.loc[condition].max()))
+        assert (row.low, row.high) == (
+            pytest.approx(per_human.loc[condition].min()),
+            pytest.approx(per_human.loc[condition].max()),
+        )
     assert written.x.tolist() == list(range(8))
 
 
@@ -42,7 +58,9 @@ def test_accuracy_of_the_model_on_the_real_sets(tmp_path, real_trials):
     model = table[table.series == MODEL].set_index("experiment")
     expected = sets[sets.observer == MODEL].groupby("experiment").correct.mean()
     assert model.accuracy.to_dict() == pytest.approx(expected.to_dict())
-    assert (model.low < model.accuracy).all() and (model.accuracy < model.high).all()  # Wilson interval
+    assert (model.low < model.accuracy).all() and (
+        model.accuracy < model.high
+    ).all()  # Wilson interval
 
 
 def test_error_consistency_band_and_model_lines(tmp_path, real_trials):
@@ -51,7 +69,9 @@ def test_error_consistency_band_and_model_lines(tmp_path, real_trials):
     plots.error_consistency_by_level(kappa, tmp_path / "kappa")
     written = _written(tmp_path / "kappa").set_index(["experiment", "series"])
     humans = kappa[(kappa.kind_1 == "human") & (kappa.kind_2 == "human")]
-    assert written.loc[("edge", "humans"), "kappa"] == pytest.approx(humans[humans.experiment == "edge"].kappa.mean())
+    assert written.loc[("edge", "humans"), "kappa"] == pytest.approx(
+        humans[humans.experiment == "edge"].kappa.mean()
+    )
     assert written.loc[("edge", "humans"), "n_pairs"] == 45
     assert written.loc[("silhouette", MODEL), "n_pairs"] == 10
 
@@ -59,7 +79,8 @@ def test_error_consistency_band_and_model_lines(tmp_path, real_trials):
 def test_consistency_bars_draw_the_noise_ceiling(tmp_path, real_trials):
     sets = real_trials[real_trials.experiment.isin(["edge", "silhouette"])]
     table = pd.concat(
-        [behavioural_consistency(sets, metric, n_splits=20) for metric in ("O2", "I2n")], ignore_index=True
+        [behavioural_consistency(sets, metric, n_splits=20) for metric in ("O2", "I2n")],
+        ignore_index=True,
     )
     plots.consistency_bars(table, tmp_path / "bars")
     written = _written(tmp_path / "bars")
@@ -75,28 +96,43 @@ def test_consistency_against_accuracy(tmp_path, real_trials):
     written = _written(tmp_path / "scatter")
     assert len(written) == 11 and (written.observer_kind == "human").sum() == 10
     model = written[written.observer == MODEL].iloc[0]
-    assert model.consistency == pytest.approx(table.query("observer == @MODEL and experiment == 'silhouette'").error_consistency.item())
+    assert model.consistency == pytest.approx(
+        table.query("observer == @MODEL and experiment == 'silhouette'").error_consistency.item()
+    )
 
 
 def test_confusion_matrices_are_row_proportions(tmp_path, real_trials):
-    plots.confusion_matrices(real_trials, tmp_path / "confusion", experiment="silhouette", model=MODEL)
+    plots.confusion_matrices(
+        real_trials, tmp_path / "confusion", experiment="silhouette", model=MODEL
+    )
     written = _written(tmp_path / "confusion")
-    humans = real_trials[(real_trials.experiment == "silhouette") & (real_trials.observer_kind == "human")]
+    humans = real_trials[
+        (real_trials.experiment == "silhouette") & (real_trials.observer_kind == "human")
+    ]
     expected = pd.crosstab(humans.category, humans.response, normalize="index")
-    cell = written.query("observer == 'humans' and category == 'bear' and response == 'dog'").proportion.item()
+    cell = written.query(
+        "observer == 'humans' and category == 'bear' and response == 'dog'"
+    ).proportion.item()
     assert cell == pytest.approx(expected.loc["bear", "dog"])
     sums = written.groupby(["observer", "category"]).proportion.sum()
     assert (sums <= 1 + 1e-12).all() and len(written) == 2 * 16 * 16
     sidecar = json.loads((tmp_path / "confusion.json").read_text())
-    pivot = written.pivot_table(index=["category", "response"], columns="observer", values="proportion")
-    assert sidecar["correlation_all_cells"] == pytest.approx(np.corrcoef(pivot.humans, pivot[MODEL])[0, 1])
+    pivot = written.pivot_table(
+        index=["category", "response"], columns="observer", values="proportion"
+    )
+    assert sidecar["correlation_all_cells"] == pytest.approx(
+        np.corrcoef(pivot.humans, pivot[MODEL])[0, 1]
+    )
 
 
 def test_benchmark_table_figure(tmp_path, real_trials):
     table = benchmark(real_trials[real_trials.experiment.isin(["edge", "silhouette"])])
     plots.benchmark_table(table, tmp_path / "bench")
     written = _written(tmp_path / "bench")
-    assert written.observer.tolist() == [MODEL, "humans (mean of 10)"]  # the same 10 people did both
+    assert written.observer.tolist() == [
+        MODEL,
+        "humans (mean of 10)",
+    ]  # the same 10 people did both
     humans = table.query("experiment == 'all' and observer_kind == 'human'")
     assert written.error_consistency.iloc[1] == pytest.approx(humans.error_consistency.mean())
 
@@ -106,7 +142,9 @@ def test_shape_bias_by_category(tmp_path, real_trials):
     per_category = shape_bias(cue, per_category=True)
     plots.shape_bias_by_category(per_category, tmp_path / "shape")
     written = _written(tmp_path / "shape").set_index(["series", "category"])
-    assert written.loc[("humans", "all"), "shape_bias"] == pytest.approx(shape_bias(cue).shape_bias.mean())
+    assert written.loc[("humans", "all"), "shape_bias"] == pytest.approx(
+        shape_bias(cue).shape_bias.mean()
+    )
     knife = per_category[per_category.category == "knife"].shape_bias
     assert written.loc[("humans", "knife"), "low"] == pytest.approx(knife.min())
 
