@@ -94,3 +94,11 @@ def test_model_vs_human_human_ceiling(model_vs_human_trials):
     pd.testing.assert_series_equal(computed.sort_index(), pooled.sort_index(), check_names=False)
     edge = datasets.query("experiment == 'edge'")
     assert edge.error_consistency.mean() == pytest.approx(0.3184, abs=1e-4)
+
+
+def test_experiments_without_humans_are_not_benchmark_datasets(toy):
+    models_only = toy[toy.observer == "m"].assign(experiment="no-humans")
+    table = benchmark(pd.concat([toy, models_only], ignore_index=True))
+    assert set(table.experiment) == {"toy", "all"}
+    overall = table.query("observer == 'm' and experiment == 'all'").iloc[0]
+    assert overall.accuracy == pytest.approx(1 / 8)  # not averaged with the model-only experiment

@@ -80,9 +80,10 @@ def benchmark(
       :math:`\kappa` of :func:`~psychoalign.metrics.error_consistency` averaged the same
       way, first over conditions, then over partners.
 
-    The ``all`` rows average each score over datasets. An observer with no human
-    partner (a lone human, or models without human data) gets NaN for the three
-    comparison scores.
+    Experiments without any human observer are not datasets of the benchmark and are
+    left out, so the ``all`` rows average every score over the same datasets. An
+    observer with no human partner (a lone human) gets NaN for the three comparison
+    scores.
 
     References
     ----------
@@ -97,7 +98,10 @@ def benchmark(
     0.318
     """
     check_columns(trials, ["experiment", "condition", "observer", "observer_kind", "correct"])
-    kept = trials[~_excluded(trials, excluded_conditions or {})]
+    with_humans = trials.groupby("experiment")["observer_kind"].transform(
+        lambda k: (k == "human").any()
+    )
+    kept = trials[with_humans.to_numpy(dtype=bool) & ~_excluded(trials, excluded_conditions or {})]
     pooled = (
         kept.groupby(["observer", "observer_kind", "experiment"], sort=True)["correct"]
         .mean()
