@@ -47,10 +47,14 @@ _USAGE_ERROR = 2
 
 
 def _user_error_types() -> tuple[type[Exception], ...]:
-    """Errors that mean bad input; the model layer's only when torch is already imported."""
+    """Errors that mean bad input; those of the model and lab layers once they are imported."""
     types: tuple[type[Exception], ...] = (TrialDataError, StimulusSetError, FileNotFoundError)
-    if "psychoalign.models.zoo" in sys.modules:
-        types += (sys.modules["psychoalign.models.zoo"].ModelError,)
+    for module, name in (
+        ("psychoalign.models.zoo", "ModelError"),
+        ("psychoalign.lab.errors", "LabError"),
+    ):
+        if module in sys.modules:
+            types += (getattr(sys.modules[module], name),)
     return types
 
 
@@ -205,6 +209,84 @@ def report(
 
         written = build_report(results, out, title=title)
     typer.echo(f"{written}")
+
+
+@app.command()
+def run(
+    experiment: Annotated[
+        str,
+        typer.Argument(help="rapid_categorization, noise_degraded, metamer_recognition, clickme."),
+    ],
+    participant: Annotated[
+        str | None, typer.Option(help="Participant id (asked in a dialog when left out).")
+    ] = None,
+    session: Annotated[int, typer.Option(help="Session number.")] = 1,
+    simulate: Annotated[
+        str | None, typer.Option(help="Simulated observer: random or model:<name>.")
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option(help="Continue an interrupted session in the same order.")
+    ] = False,
+    config: Annotated[
+        Path | None, typer.Option(help="YAML file overriding the experiment's settings.")
+    ] = None,
+    stimuli: Annotated[
+        Path | None, typer.Option(help="Stimulus set (default: the experiment's own).")
+    ] = None,
+    data_dir: Annotated[
+        Path, typer.Option(help="Data folder (files go to DATA_DIR/<experiment>/).")
+    ] = Path("data"),
+    trials: Annotated[
+        int | None, typer.Option(help="Run only the first N trials (piloting).")
+    ] = None,
+    fullscreen: Annotated[
+        bool, typer.Option("--fullscreen/--window", help="Full screen or a window.")
+    ] = True,
+    refresh_rate: Annotated[
+        float | None, typer.Option(help="Declared refresh rate in Hz (default: measured).")
+    ] = None,
+    screenshots: Annotated[
+        Path | None, typer.Option(help="Save one screenshot of each screen here.")
+    ] = None,
+) -> None:
+    """Run a PsychoPy experiment for one participant and session.
+
+    Data are written trial by trial to DATA_DIR/<experiment>/sub-<id>_ses-<n>_<date>.csv
+    with a JSON sidecar; an existing session is never overwritten (use --resume).
+    """
+    with _user_errors():
+        from psychoalign.lab.runner import RunOptions, run_experiment
+
+        if participant is None:
+            participant, session = _ask_participant(session)
+        options = RunOptions(
+            participant=participant,
+            session=session,
+            simulate=simulate,
+            resume=resume,
+            config=config,
+            stimuli=stimuli,
+            data_dir=data_dir,
+            trials=trials,
+            fullscreen=fullscreen,
+            refresh_rate=refresh_rate,
+            screenshots=screenshots,
+        )
+        path = run_experiment(experiment, options)
+    typer.echo(f"{path}")
+
+
+def _ask_participant(session: int) -> tuple[str, int]:
+    """The PsychoPy participant dialog."""
+    from psychopy import gui
+
+    from psychoalign.lab.errors import LabError
+
+    answers = {"participant": "", "session": session}
+    dialog = gui.DlgFromDict(answers, title="psychoalign", sortKeys=False)
+    if not dialog.OK or not str(answers["participant"]).strip():
+        raise LabError("--participant: no participant id was given.")
+    return str(answers["participant"]).strip(), int(answers["session"])
 
 
 stimuli_app = typer.Typer(help="Make, verify and look at stimulus sets.", no_args_is_help=True)

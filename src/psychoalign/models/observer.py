@@ -111,6 +111,8 @@ class ModelObserver:
         crop) float32 on the model's device; see ``size_handling``.
         """
         array = np.asarray(images)
+        if not array.flags.writeable:  # e.g. pixels read back from a window
+            array = array.copy()
         eight_bit = array.dtype == np.uint8
         pixels = torch.as_tensor(array if eight_bit else array.astype(np.float32, copy=False))
         if pixels.ndim == 3:

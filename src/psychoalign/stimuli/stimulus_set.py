@@ -22,7 +22,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -411,6 +411,40 @@ class StimulusSet:
             "selection": selection,
         }
         return StimulusSet(self._root, self._manifest[keep], info, saved=False)
+
+    def relabel(
+        self, categories: Mapping[str, Iterable[str]], *, name: str | None = None
+    ) -> StimulusSet:
+        """An unsaved set whose categories are merged into coarser ones (e.g. animal vs not).
+
+        ``categories`` maps each new category to the set's categories it takes in; every
+        category of the set must be taken in exactly once.
+        """
+        lookup: dict[str, str] = {}
+        for new, olds in categories.items():
+            for old in [olds] if isinstance(olds, str) else olds:
+                if old in lookup:
+                    raise StimulusSetError(
+                        f"categories: '{old}' is put in both '{lookup[old]}' and '{new}'."
+                    )
+                lookup[old] = new
+        missing = sorted(set(self._manifest["category"]) - set(lookup))
+        if missing:
+            raise StimulusSetError(
+                f"categories: category '{missing[0]}' of stimulus set '{self.name}' is in no new "
+                "category."
+            )
+        manifest = self._manifest.assign(category=self._manifest["category"].map(lookup))
+        info = {
+            **self._info,
+            "name": name or self.name,
+            "relabelled_from": {
+                "name": self.name,
+                "checksum": self.checksum,
+                "categories": {k: list(v) for k, v in categories.items()},
+            },
+        }
+        return StimulusSet(self._root, manifest, info, saved=False)
 
     # --- writing -------------------------------------------------------------------------
 

@@ -1,0 +1,95 @@
+"""Noise-degraded object recognition (Geirhos et al. 2018) as a PsychoPy experiment.
+
+Per trial: (fixation 300 ms at the start of each block), image 200 ms, one blank frame,
+pink-noise mask 200 ms, then the 4 x 4 icon response screen for 1500 ms; no feedback.
+Every source image is shown once, at one noise level; which level rotates with the
+participant number (a Latin square), so across participants every image appears at every
+level. Run it with
+
+    psychoalign run noise_degraded --participant 01
+    python experiments/noise_degraded.py --participant 01
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+#: Reaction times are measured from the onset of the response screen.
+RT_REFERENCE = "response screen onset"
+COLUMNS = ["first_in_block"]
+
+
+def response_categories(config: dict[str, Any], stimuli: Any) -> list[str]:
+    """The categories on the response screen."""
+    return [category for row in config["response"]["icons"] for category in row]
+
+
+def plan(
+    stimuli: Any, config: dict[str, Any], participant_index: int, rng: np.random.Generator
+) -> list[dict]:
+    """Each image once, at the level ``(image number + participant) mod levels``, shuffled."""
+    manifest = stimuli.manifest
+    levels = stimuli.conditions
+    images = sorted(manifest["image"].unique())
+    chosen = {
+        image: levels[(number + participant_index) % len(levels)]
+        for number, image in enumerate(images)
+    }
+    rows = manifest[manifest["condition"] == manifest["image"].map(chosen)]
+    rows = rows.iloc[rng.permutation(len(rows))]
+    block = int(config.get("block_size", len(rows)))
+    return [
+        {
+            "stimulus": row.stimulus,
+            "image": row.image,
+            "condition": row.condition,
+            "category": row.category,
+            "trial_type": "main",
+            "block": position // block + 1,
+            "first_in_block": position % block == 0,
+            "seed": int(rng.integers(2**31)),
+        }
+        for position, row in enumerate(rows.itertuples(index=False))
+    ]
+
+
+def present(lab: Any, trial: dict[str, Any]) -> dict[str, Any]:
+    """One trial; returns the response and the presentation record."""
+    frames = lab.frames
+    dropped = 0
+    fixation_frames = frames["block_fixation"] if trial["first_in_block"] else 0
+    if fixation_frames:
+        dropped += lab.display.show(
+            [lab.fixation()], fixation_frames, screenshot="fixation"
+        ).dropped
+    image = lab.image(trial["stimulus"])
+    shown = lab.present_stimulus(image, frames["stimulus"])
+    blank = lab.display.show([], int(lab.config.get("blank_frames", 1)))
+    mask = lab.display.show(
+        [lab.mask(tuple(int(v) for v in image.size), trial["seed"])],
+        frames["mask"],
+        screenshot="mask",
+    )
+    answer = lab.icons(deadline_s=lab.config["durations_ms"]["response"] / 1000)
+    return {
+        "response": answer.response,
+        "rt": answer.rt,
+        "response_raw": answer.raw,
+        "fixation_frames": fixation_frames,
+        "stim_frames": shown.frames,
+        "isi_frames": blank.frames,
+        "mask_frames": mask.frames,
+        "dropped_frames": dropped + shown.dropped + blank.dropped + mask.dropped,
+        "onset_s": shown.onset,
+        "mask_onset_s": mask.onset,
+        "response_onset_s": answer.onset,
+        "stimulus_duration_s": (blank.onset if blank.frames else mask.onset) - shown.onset,
+    }
+
+
+if __name__ == "__main__":
+    from psychoalign.lab import main
+
+    main("noise_degraded")

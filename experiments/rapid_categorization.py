@@ -1,0 +1,96 @@
+"""Rapid animal / non-animal categorisation (Serre et al. 2007; Eberhardt et al. 2016).
+
+Per trial: fixation 1100-1500 ms (random, whole frames), image 50 ms, optional blank
+(ISI), 1/f noise mask 100 ms, key press within the deadline from image onset, else
+"too slow" feedback. Any 2- or N-way task works: the stimulus set's categories are the
+task's categories and ``response.keys`` maps each to a key (counterbalanced across
+participants). Run it with
+
+    psychoalign run rapid_categorization --participant 01
+    python experiments/rapid_categorization.py --participant 01
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+RT_REFERENCE = "image onset"
+COLUMNS = ["fixation_fraction", "too_slow"]
+
+
+def response_categories(config: dict[str, Any], stimuli: Any) -> list[str]:
+    """The categories with a response key."""
+    return list(config["response"]["keys"])
+
+
+def plan(
+    stimuli: Any, config: dict[str, Any], participant_index: int, rng: np.random.Generator
+) -> list[dict]:
+    """Every stimulus once, shuffled; each with a random fixation time and mask seed."""
+    keys = config["response"]["keys"]
+    missing = sorted(set(stimuli.categories) - set(keys))
+    if missing:
+        from psychoalign.lab.errors import LabError
+
+        raise LabError(
+            f"response.keys: category '{missing[0]}' of stimulus set '{stimuli.name}' has no key."
+        )
+    manifest = stimuli.manifest.iloc[rng.permutation(len(stimuli))]
+    return [
+        {
+            "stimulus": row.stimulus,
+            "image": row.image,
+            "condition": row.condition,
+            "category": row.category,
+            "trial_type": "main",
+            "block": 1,
+            "fixation_fraction": float(rng.random()),
+            "seed": int(rng.integers(2**31)),
+        }
+        for row in manifest.itertuples(index=False)
+    ]
+
+
+def present(lab: Any, trial: dict[str, Any]) -> dict[str, Any]:
+    """One trial; returns the response and the presentation record."""
+    frames = lab.frames
+    low, high = frames["fixation"]
+    fixation_frames = low + int(trial["fixation_fraction"] * (high - low + 1))
+    fixation = lab.display.show([lab.fixation()], fixation_frames, screenshot="fixation")
+    image = lab.image(trial["stimulus"])
+    shown = lab.present_stimulus(image, frames["stimulus"])
+    blank = lab.display.show([], frames["isi"])
+    size = tuple(int(v) for v in image.size)
+    mask = lab.display.show([lab.mask(size, trial["seed"])], frames["mask"], screenshot="mask")
+    deadline = lab.config["durations_ms"]["response_deadline"] / 1000
+    answer = lab.keys(lab.config["response"]["keys"], deadline, screenshot="response")
+    too_slow = answer is None
+    if too_slow:
+        lab.display.show(
+            [lab.text(lab.config.get("too_slow", "Too slow!"))],
+            frames["feedback"],
+            screenshot="feedback",
+        )
+    return {
+        "response": "na" if too_slow else answer.response,
+        "rt": float("nan") if too_slow else answer.rt,
+        "response_raw": "" if too_slow else answer.raw,
+        "too_slow": too_slow,
+        "fixation_frames": fixation.frames,
+        "stim_frames": shown.frames,
+        "isi_frames": blank.frames,
+        "mask_frames": mask.frames,
+        "dropped_frames": fixation.dropped + shown.dropped + blank.dropped + mask.dropped,
+        "onset_s": shown.onset,
+        "mask_onset_s": mask.onset,
+        "response_onset_s": shown.onset,
+        "stimulus_duration_s": (blank.onset if blank.frames else mask.onset) - shown.onset,
+    }
+
+
+if __name__ == "__main__":
+    from psychoalign.lab import main
+
+    main("rapid_categorization")

@@ -1,0 +1,207 @@
+"""Responses: the psychtoolbox keyboard (asserted), and the 4 x 4 icon response screen."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from psychoalign.lab.display import Display
+from psychoalign.lab.errors import LabError, SessionAborted
+
+__all__ = ["Answer", "IconScreen", "Responses", "Restart", "require_psychtoolbox_keyboard"]
+
+ESCAPE = "escape"
+
+
+def require_psychtoolbox_keyboard() -> Any:
+    """A ``psychopy.hardware.keyboard.Keyboard`` on the psychtoolbox backend, or a LabError.
+
+    PsychoPy keeps the name of a requested backend even when psychtoolbox cannot be
+    imported (and then reads no keys at all), so both the import and the backend in use
+    are checked: there is no silent fallback to less precise timing.
+    """
+    from psychopy.hardware import keyboard
+
+    if not getattr(keyboard, "havePTB", False):
+        raise LabError(
+            "keyboard: psychtoolbox cannot be imported, so key presses would not be timed by "
+            "its keyboard queue; install psychtoolbox (pip) and libjack-jackd2-0 (apt)."
+        )
+    device = keyboard.Keyboard(backend="ptb")
+    if device.getBackend() != "ptb":
+        raise LabError(
+            f"keyboard: PsychoPy uses the '{device.getBackend()}' backend, not psychtoolbox "
+            "('ptb')."
+        )
+    return device
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A response: the category, its time in s, what was pressed or clicked, the screen onset."""
+
+    response: str
+    rt: float
+    raw: str = ""
+    onset: float = float("nan")
+
+
+class Restart(Exception):  # noqa: N818 - control flow, not an error
+    """Esc was pressed and the session continues: the trial in progress runs again."""
+
+
+class Responses:
+    """Waiting for keys or clicks frame by frame, with Esc to abort after confirmation."""
+
+    def __init__(self, display: Display, keyboard: Any):
+        from psychopy import event, visual
+
+        self.display = display
+        self.keyboard = keyboard
+        self.mouse = event.Mouse(win=display.win, visible=False)
+        self._confirm = visual.TextStim(
+            display.win,
+            text="Quit the session? Completed trials are saved.\n\ny: quit    n: continue",
+            color="white",
+            height=22,
+            wrapWidth=900,
+        )
+        self.on_confirm = lambda: None
+
+    def reset_clock_on_flip(self) -> None:
+        """Reset the keyboard clock at the next flip (the stimulus onset) and drop old keys."""
+        self.display.win.callOnFlip(self.keyboard.clock.reset)
+        self.keyboard.clearEvents()
+
+    def _escape_pressed(self, keys: Sequence[Any]) -> bool:
+        return any(key.name == ESCAPE for key in keys)
+
+    def confirm_quit(self) -> None:
+        """Ask whether to quit; raise :class:`SessionAborted` on 'y', return on 'n'."""
+        self.keyboard.clearEvents()
+        self.on_confirm()
+        while True:
+            self.display.flip([self._confirm])
+            keys = self.keyboard.getKeys(keyList=["y", "n"], waitRelease=False)
+            if any(key.name == "y" for key in keys):
+                raise SessionAborted()
+            if any(key.name == "n" for key in keys):
+                self.keyboard.clearEvents()
+                return
+
+    def wait_key(
+        self,
+        keys: Sequence[str],
+        *,
+        deadline: float | None,
+        stimuli: Sequence[Any] = (),
+        screenshot: str | None = None,
+    ) -> Answer | None:
+        """Wait until one of ``keys`` (or the deadline, in s on the keyboard clock).
+
+        Returns the key with its RT on the keyboard clock, None at the deadline. Esc asks
+        to confirm; if the session goes on, :class:`Restart` is raised for the trial.
+        """
+        while True:
+            pressed = self.keyboard.getKeys(keyList=[*keys, ESCAPE], waitRelease=False)
+            if self._escape_pressed(pressed):
+                self.confirm_quit()
+                raise Restart()
+            if pressed:
+                return Answer(
+                    response=pressed[0].name, rt=float(pressed[0].rt), raw=pressed[0].name
+                )
+            if deadline is not None and self.keyboard.clock.getTime() >= deadline:
+                return None
+            self.display.flip(list(stimuli), screenshot=screenshot)
+
+    def wait_click(
+        self, screen: IconScreen, *, deadline: float | None, extra: Sequence[Any] = ()
+    ) -> Answer:
+        """Show the icon screen until an icon is clicked or the deadline (s from its onset).
+
+        At the deadline the answer is ``na`` with a NaN time.
+        """
+        self.mouse.clickReset()
+        self.keyboard.clearEvents()
+        onset = self.display.show([*extra, *screen.stimuli], 1, screenshot="response").onset
+        was_pressed = False
+        while True:
+            if self._escape_pressed(self.keyboard.getKeys(keyList=[ESCAPE], waitRelease=False)):
+                self.confirm_quit()
+                raise Restart()
+            pressed = self.mouse.getPressed()[0]
+            now = self.display.flip([*extra, *screen.stimuli])
+            if pressed and not was_pressed:
+                x, y = self.mouse.getPos()
+                category = screen.hit(float(x), float(y))
+                if category is not None:
+                    return Answer(
+                        response=category, rt=now - onset, raw=f"{x:.0f},{y:.0f}", onset=onset
+                    )
+            was_pressed = bool(pressed)
+            if deadline is not None and now - onset >= deadline:
+                return Answer(response="na", rt=float("nan"), onset=onset)
+
+
+class IconScreen:
+    """The 4 x 4 grid of category icons of Geirhos et al. (2018), clicked with the mouse.
+
+    Parameters
+    ----------
+    display
+        The window.
+    grid
+        Rows of category names, top row first.
+    icon_dir
+        Folder with ``<category>.png`` icons.
+    icon_px, gap_px
+        Icon size and gap in pixels (129 and 10 in the original experiment).
+    """
+
+    def __init__(
+        self,
+        display: Display,
+        grid: Sequence[Sequence[str]],
+        icon_dir: Path,
+        *,
+        icon_px: int = 129,
+        gap_px: int = 10,
+    ):
+        from psychopy import visual
+
+        rows, columns = len(grid), max(len(row) for row in grid)
+        step = icon_px + gap_px
+        self.size = icon_px
+        self.positions: dict[str, tuple[float, float]] = {}
+        self.stimuli = []
+        for r, row in enumerate(grid):
+            for c, category in enumerate(row):
+                path = icon_dir / f"{category}.png"
+                if not path.is_file():
+                    raise LabError(
+                        f"response.icons: there is no icon {path} for category '{category}'."
+                    )
+                x = (c - (columns - 1) / 2) * step
+                y = ((rows - 1) / 2 - r) * step
+                self.positions[category] = (x, y)
+                self.stimuli.append(
+                    visual.ImageStim(
+                        display.win, image=str(path), pos=(x, y), size=(icon_px, icon_px)
+                    )
+                )
+
+    @property
+    def categories(self) -> list[str]:
+        """The categories on the screen."""
+        return list(self.positions)
+
+    def hit(self, x: float, y: float) -> str | None:
+        """The category whose icon contains the point, if any."""
+        half = self.size / 2
+        for category, (cx, cy) in self.positions.items():
+            if abs(x - cx) <= half and abs(y - cy) <= half:
+                return category
+        return None
