@@ -99,9 +99,9 @@ _STRING_COLUMNS = tuple(name for name, dtype in TRIAL_COLUMNS.items() if dtype =
 _TRIAL_KEY = ("experiment", "observer", "session", "trial")
 # Provenance carried through reading so that every error can name file and row.
 _SOURCE, _ROW = "_source", "_row"
-# Tables that live beside trial files (model probabilities, figure data) and are skipped
-# when a folder is searched for trial files.
-_NOT_TRIALS = ("probabilities",)
+# Files beside trial files that a folder search skips: model probability tables, and the
+# practice trials of lab sessions (read them by naming the file).
+_NOT_TRIALS = ("probabilities", "_practice")
 _TRUE, _FALSE = (
     frozenset({"True", "true", "TRUE", "1"}),
     frozenset({"False", "false", "FALSE", "0"}),
@@ -464,8 +464,9 @@ def read_trials(
     ----------
     paths
         Files, folders (searched recursively for ``*.csv`` and ``*.parquet``, skipping
-        hidden entries and the ``*probabilities.csv`` tables model observers write beside
-        their trials) or glob patterns, alone or in a list. Three formats are recognised
+        hidden entries, the ``*probabilities.csv`` tables model observers write beside
+        their trials and the ``*_practice.csv`` files of lab sessions) or glob patterns,
+        alone or in a list. Three formats are recognised
         from their columns: psychoalign's own trial files (CSV or Parquet, as
         :func:`write_trials` writes them), PsychoPy's CSVs (UTF-8 byte-order mark and a
         trailing delimiter on every line are accepted; ``participant`` stands in for

@@ -69,26 +69,59 @@ class Responses:
             wrapWidth=900,
         )
         self.on_confirm = lambda: None
+        self._reported_down: list[Any] = []
+
+    def presses(self, keys: Sequence[str] | None = None) -> list[Any]:
+        """Key presses not reported before, in the order they happened (``keys``: only these).
+
+        ``Keyboard.getKeys(waitRelease=False)`` returns only keys that are still down, so a
+        key pressed and released between two polls (a tap during a 200 ms stimulus, when
+        nothing polls) would never be reported; ``waitRelease=True`` reports it only after
+        the release. Both are read here, and a press reported while down is not reported
+        again when it is released. The time of each is its key-down time either way.
+        """
+        key_list = list(keys) if keys is not None else None
+        down = self.keyboard.getKeys(keyList=key_list, waitRelease=False)
+        released = self.keyboard.getKeys(keyList=key_list, waitRelease=True)
+        new = list(down)
+        self._reported_down.extend(down)
+        for key in released:
+            if any(key is seen for seen in self._reported_down):
+                self._reported_down = [seen for seen in self._reported_down if seen is not key]
+            else:
+                new.append(key)
+        return sorted(new, key=lambda key: key.tDown)
+
+    def clear(self) -> None:
+        """Forget every key pressed so far."""
+        self.keyboard.clearEvents()
+        self._reported_down.clear()
 
     def reset_clock_on_flip(self) -> None:
         """Reset the keyboard clock at the next flip (the stimulus onset) and drop old keys."""
+        self.drain()
         self.display.win.callOnFlip(self.keyboard.clock.reset)
-        self.keyboard.clearEvents()
+
+    def drain(self) -> None:
+        """Drop keys pressed so far, but honour an Esc among them (confirm, then restart)."""
+        if self._escape_pressed(self.presses()):
+            self.confirm_quit()
+            raise Restart()
 
     def _escape_pressed(self, keys: Sequence[Any]) -> bool:
         return any(key.name == ESCAPE for key in keys)
 
     def confirm_quit(self) -> None:
         """Ask whether to quit; raise :class:`SessionAborted` on 'y', return on 'n'."""
-        self.keyboard.clearEvents()
+        self.clear()
         self.on_confirm()
         while True:
             self.display.flip([self._confirm])
-            keys = self.keyboard.getKeys(keyList=["y", "n"], waitRelease=False)
+            keys = self.presses(["y", "n"])
             if any(key.name == "y" for key in keys):
                 raise SessionAborted()
             if any(key.name == "n" for key in keys):
-                self.keyboard.clearEvents()
+                self.clear()
                 return
 
     def wait_key(
@@ -105,7 +138,7 @@ class Responses:
         to confirm; if the session goes on, :class:`Restart` is raised for the trial.
         """
         while True:
-            pressed = self.keyboard.getKeys(keyList=[*keys, ESCAPE], waitRelease=False)
+            pressed = self.presses([*keys, ESCAPE])
             if self._escape_pressed(pressed):
                 self.confirm_quit()
                 raise Restart()
@@ -125,11 +158,11 @@ class Responses:
         At the deadline the answer is ``na`` with a NaN time.
         """
         self.mouse.clickReset()
-        self.keyboard.clearEvents()
+        self.drain()
         onset = self.display.show([*extra, *screen.stimuli], 1, screenshot="response").onset
         was_pressed = False
         while True:
-            if self._escape_pressed(self.keyboard.getKeys(keyList=[ESCAPE], waitRelease=False)):
+            if self._escape_pressed(self.presses([ESCAPE])):
                 self.confirm_quit()
                 raise Restart()
             pressed = self.mouse.getPressed()[0]

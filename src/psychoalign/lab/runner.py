@@ -18,7 +18,7 @@ import hashlib
 import importlib.util
 import os
 import platform
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -450,9 +450,8 @@ def run_experiment(paradigm: str, options: RunOptions) -> Path:
         every = config.get("break_every", 0)
         for position in range(done, last):
             trial = plan[position]
-            session.append(
-                {**base, "trial": position + 1, **trial, **_run_trial(lab, module, trial)}, columns
-            )
+            row = _run_trial(lab, module, trial, on_restart=_log_restart(session, position + 1))
+            session.append({**base, "trial": position + 1, **trial, **row}, columns)
             if every and (position + 1) % every == 0 and position + 1 < last:
                 lab.page(config.get("break_text", "Take a short break. Press space to continue."))
         status = "completed" if last == len(plan) else f"stopped after trial {last} (--trials)"
@@ -465,7 +464,21 @@ def run_experiment(paradigm: str, options: RunOptions) -> Path:
     return session.path
 
 
-def _run_trial(lab: Lab, module: ModuleType, trial: Mapping[str, Any]) -> dict[str, Any]:
+def _log_restart(session: Session, trial: int) -> Callable[[], None]:
+    """Record in the sidecar that Esc interrupted ``trial`` and the session went on."""
+
+    def log() -> None:
+        session.save_record(restarted_trials=[*session.record.get("restarted_trials", []), trial])
+
+    return log
+
+
+def _run_trial(
+    lab: Lab,
+    module: ModuleType,
+    trial: Mapping[str, Any],
+    on_restart: Callable[[], None] = lambda: None,
+) -> dict[str, Any]:
     """Present a trial; if Esc was pressed and the session goes on, present it again."""
     from psychoalign.lab.responses import Restart
 
@@ -473,6 +486,7 @@ def _run_trial(lab: Lab, module: ModuleType, trial: Mapping[str, Any]) -> dict[s
         try:
             row = dict(module.present(lab, trial))
         except Restart:
+            on_restart()
             continue
         row["correct"] = row.get("response") == trial["category"]
         return row

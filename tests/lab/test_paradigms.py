@@ -1,0 +1,126 @@
+"""Each paradigm end to end under Xvfb, with a random and with a model observer."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from psychoalign.cli import app
+from psychoalign.trials import MODEL_VS_HUMAN_CATEGORIES, read_trials
+
+# Configured frames at 60 Hz: stimulus, mask (and, for the first trial, the fixation).
+FRAMES = {
+    "noise_degraded": {"stim_frames": 12, "mask_frames": 12, "isi_frames": 1},
+    "rapid_categorization": {"stim_frames": 3, "mask_frames": 6, "isi_frames": 0},
+    "metamer_recognition": {
+        "stim_frames": 18,
+        "mask_frames": 18,
+        "isi_frames": 0,
+        "fixation_frames": 30,
+    },
+}
+SIXTEEN = set(MODEL_VS_HUMAN_CATEGORIES)
+RESPONSES = {
+    "noise_degraded": SIXTEEN,
+    "rapid_categorization": {"animal", "non-animal"},
+    "metamer_recognition": SIXTEEN,
+}
+
+
+@pytest.mark.parametrize("paradigm", sorted(FRAMES))
+@pytest.mark.parametrize("simulate", ["random", "model:efficientnet_lite0"])
+def test_paradigm_end_to_end(paradigm, simulate, run_lab, tmp_path, fast_config):
+    result = run_lab(
+        paradigm,
+        "--participant",
+        "07",
+        "--simulate",
+        simulate,
+        "--trials",
+        "6",
+        "--data-dir",
+        str(tmp_path),
+        "--config",
+        str(fast_config),
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    path = tmp_path / paradigm
+    [data] = [p for p in path.glob("sub-07_ses-1_*.csv") if "practice" not in p.name]
+    trials = read_trials(data)
+    assert len(trials) == 6 and trials.trial.tolist() == list(range(1, 7))
+    assert (trials.observer == "sub-07").all() and (trials.observer_kind == "model").all()
+    assert (trials.simulated == simulate).all()
+    assert trials.response.isin(RESPONSES[paradigm] | {"na"}).all()
+    for column, frames in FRAMES[paradigm].items():
+        assert (trials[column].astype(int) == frames).all(), column
+    assert (trials.dropped_frames.astype(int) >= 0).all()
+    record = json.loads(data.with_suffix(".json").read_text())
+    assert record["status"] == "stopped after trial 6 (--trials)"
+    assert record["stimulus_set"]["checksum"] and record["versions"]["psychopy"]
+    assert record["frames"]["stimulus"] == FRAMES[paradigm]["stim_frames"]
+    assert len(pd.read_csv(data.with_name(f"{data.stem}_practice.csv"))) == 2
+    compared = tmp_path / "compared"
+    outcome = CliRunner().invoke(app, ["compare", str(path), "--out", str(compared)])
+    assert outcome.exit_code == 0, outcome.output
+    assert set(pd.read_csv(compared / "accuracy.csv").observer) == {"sub-07"}
+
+
+def test_rapid_categorization_keys_are_counterbalanced(run_lab, tmp_path, fast_config):
+    for participant in ("01", "02"):
+        result = run_lab(
+            "rapid_categorization",
+            "--participant",
+            participant,
+            "--simulate",
+            "random",
+            "--trials",
+            "2",
+            "--data-dir",
+            str(tmp_path),
+            "--config",
+            str(fast_config),
+        )
+        assert result.returncode == 0, result.stderr[-2000:]
+    records = [
+        json.loads(p.read_text())
+        for p in sorted((tmp_path / "rapid_categorization").glob("*.json"))
+    ]
+    keys = [r["config"]["response"]["keys"] for r in records]
+    assert keys == [{"animal": "j", "non-animal": "f"}, {"animal": "f", "non-animal": "j"}]
+
+
+def test_the_script_runs_like_the_command(xvfb, cache, tmp_path, fast_config):
+    from conftest import lab_env
+    from psychoalign.lab.config import experiments_dir
+
+    script = experiments_dir() / "noise_degraded.py"
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(script),
+            "--participant",
+            "11",
+            "--simulate",
+            "random",
+            "--trials",
+            "3",
+            "--window",
+            "--refresh-rate",
+            "60",
+            "--data-dir",
+            str(tmp_path),
+            "--config",
+            str(fast_config),
+        ],
+        env=lab_env(xvfb, cache),
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert len(read_trials(tmp_path / "noise_degraded")) == 3

@@ -1,0 +1,215 @@
+"""Sessions survive kills, resume in the same order, refuse to overwrite, and refuse bad set-ups."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from conftest import lab_command, lab_env
+from psychoalign.trials import read_trials
+
+
+def _main_file(folder: Path) -> Path:
+    [path] = [p for p in folder.glob("sub-*_ses-*.csv") if "practice" not in p.name]
+    return path
+
+
+def _rows(path: Path) -> int:
+    return max(path.read_text().count("\n") - 1, 0) if path.is_file() else 0
+
+
+def _session_args(participant: str, trials: int, data: Path, config: Path) -> list[str]:
+    return [
+        *("--participant", participant, "--simulate", "random", "--trials", str(trials)),
+        *("--data-dir", str(data), "--config", str(config)),
+    ]
+
+
+def _start(paradigm: str, args: list[str], display: str, cache: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        lab_command(paradigm, *args),
+        env=lab_env(display, cache),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _wait_for_rows(folder: Path, participant: str, rows: int, seconds: float = 180) -> None:
+    """Block until the trial file of ``participant`` holds ``rows`` completed trials."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        files = [p for p in folder.glob(f"sub-{participant}_ses-*.csv") if "practice" not in p.name]
+        if files and _rows(files[0]) >= rows:
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"{folder}: no trial file of sub-{participant} with {rows} rows")
+
+
+def _press(display: str, *keys: str, gap: float = 0.05) -> None:
+    os.environ["DISPLAY"] = display
+    from psychoalign.lab.simulate import _XInput
+
+    x_input = _XInput()
+    for key in keys:
+        x_input.press(key)
+        time.sleep(gap)
+
+
+def test_a_killed_session_keeps_its_trials_and_resumes_in_order(xvfb, cache, tmp_path, fast_config):
+    args = _session_args("05", 16, tmp_path, fast_config)
+    process = _start("noise_degraded", args, xvfb, cache)
+    folder = tmp_path / "noise_degraded"
+    _wait_for_rows(folder, "05", 4)
+    process.send_signal(signal.SIGKILL)
+    process.communicate(timeout=30)
+    data = _main_file(folder)
+    kept = read_trials(data)  # every completed trial is on disk and valid
+    assert 4 <= len(kept) < 16
+    record = json.loads(data.with_suffix(".json").read_text())
+    assert record["status"] == "running"  # killed: never reached the end
+    plan = [trial["stimulus"] for trial in record["plan"]]
+    assert kept.stimulus.tolist() == plan[: len(kept)]
+
+    again = _start("noise_degraded", args, xvfb, cache)
+    _, errors = again.communicate(timeout=240)
+    assert again.returncode == 2
+    assert "never overwritten" in " ".join(errors.split()) and "--resume" in errors
+
+    resumed = _start("noise_degraded", [*args, "--resume"], xvfb, cache)
+    _, errors = resumed.communicate(timeout=240)
+    assert resumed.returncode == 0, errors[-2000:]
+    finished = read_trials(data)
+    assert finished.trial.tolist() == list(range(1, 17))
+    assert finished.stimulus.tolist() == plan[:16]
+    pd.testing.assert_frame_equal(finished.iloc[: len(kept)], kept)
+    record = json.loads(data.with_suffix(".json").read_text())
+    assert record["resumed"][0]["at_trial"] == len(kept) + 1 and record["n_trials"] == 16
+
+
+def test_escape_asks_and_quits_keeping_every_completed_trial(xvfb, cache, tmp_path, fast_config):
+    process = _start(
+        "metamer_recognition", _session_args("06", 40, tmp_path, fast_config), xvfb, cache
+    )
+    folder = tmp_path / "metamer_recognition"
+    _wait_for_rows(folder, "06", 3)
+    # Esc is read at the next response check, up to a trial later. Then 'y' again and
+    # again until the session ends: the confirmation screen clears earlier keys when it
+    # appears, and a 'y' within 30 ms of it beats the simulated participant's 'n' (80 ms).
+    _press(xvfb, "escape")
+    deadline = time.monotonic() + 60
+    while process.poll() is None and time.monotonic() < deadline:
+        _press(xvfb, "y", gap=0.03)
+    _, errors = process.communicate(timeout=120)
+    assert process.returncode == 0, errors[-2000:]
+    data = _main_file(folder)
+    kept = read_trials(data)
+    assert 3 <= len(kept) < 40
+    assert json.loads(data.with_suffix(".json").read_text())["status"] == "aborted with Esc"
+
+
+def test_escape_then_no_goes_on(xvfb, cache, tmp_path, fast_config):
+    process = _start(
+        "metamer_recognition", _session_args("08", 12, tmp_path, fast_config), xvfb, cache
+    )
+    folder = tmp_path / "metamer_recognition"
+    _wait_for_rows(folder, "08", 2)
+    # A 10 ms tap, most likely while a stimulus is shown and no one polls the keyboard:
+    # it must still be seen. The simulated participant answers 'n' on the confirmation.
+    _press(xvfb, "escape")
+    _, errors = process.communicate(timeout=180)
+    assert process.returncode == 0, errors[-2000:]
+    data = _main_file(folder)
+    assert read_trials(data).trial.tolist() == list(range(1, 13))
+    record = json.loads(data.with_suffix(".json").read_text())
+    assert record["status"].startswith("stopped after trial 12")
+    # Esc was seen during a trial after the second, which then ran again from its start.
+    [restarted] = record["restarted_trials"]
+    assert 3 <= restarted <= 12
+
+
+def _refused(result: subprocess.CompletedProcess, text: str, data: Path) -> None:
+    assert result.returncode == 2, result.stderr[-2000:]
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, result.stderr
+    assert text in " ".join(result.stderr.split())
+    assert "Traceback" not in result.stderr
+    assert not list(data.rglob("*.csv")) and not list(data.rglob("*.json"))
+
+
+def test_durations_that_are_not_whole_frames_are_refused(run_lab, tmp_path):
+    config = tmp_path / "odd.yaml"
+    config.write_text("durations_ms: {stimulus: 25}\n")
+    data = tmp_path / "data"
+    result = run_lab(
+        "noise_degraded",
+        "--participant",
+        "01",
+        "--simulate",
+        "random",
+        "--data-dir",
+        str(data),
+        "--config",
+        str(config),
+    )
+    _refused(result, "durations_ms.stimulus: 25 ms is not a whole number of frames at 60 Hz", data)
+
+
+def test_an_altered_stimulus_is_refused(run_lab, tmp_path):
+    from psychoalign.datasets import stimulus_set
+
+    copy = stimulus_set("silhouette").subset(categories=["cat", "dog"]).write(tmp_path / "set")
+    (copy.path / "cat" / "cat2.png").write_bytes((copy.path / "cat" / "cat3.png").read_bytes())
+    data = tmp_path / "data"
+    result = run_lab(
+        "metamer_recognition",
+        "--participant",
+        "01",
+        "--simulate",
+        "random",
+        "--stimuli",
+        str(copy.path),
+        "--data-dir",
+        str(data),
+    )
+    _refused(result, "cat2.png: is altered", data)
+    shutil.rmtree(copy.path)
+
+
+def test_a_missing_stimulus_is_refused(run_lab, tmp_path):
+    from psychoalign.datasets import stimulus_set
+
+    copy = stimulus_set("silhouette").subset(categories=["cat", "dog"]).write(tmp_path / "set")
+    (copy.path / "dog" / "dog4.png").unlink()
+    data = tmp_path / "data"
+    result = run_lab(
+        "noise_degraded",
+        *("--participant", "01", "--simulate", "random"),
+        *("--stimuli", str(copy.path), "--data-dir", str(data)),
+    )
+    _refused(result, "dog4.png: is missing", data)
+
+
+def test_a_keyboard_without_psychtoolbox_is_refused(run_lab, tmp_path):
+    fake = tmp_path / "no-ptb" / "psychtoolbox"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("raise ImportError('psychtoolbox is unavailable here')\n")
+    data = tmp_path / "data"
+    result = run_lab(
+        "rapid_categorization",
+        "--participant",
+        "01",
+        "--simulate",
+        "random",
+        "--data-dir",
+        str(data),
+        PYTHONPATH=str(tmp_path / "no-ptb"),
+    )
+    _refused(result, "keyboard: psychtoolbox cannot be imported", data)
