@@ -1,0 +1,74 @@
+"""Paradigm configurations: the shipped ones load, a lab's file merges, bad settings are named."""
+
+from __future__ import annotations
+
+import pytest
+
+from psychoalign.lab.config import PARADIGMS, load_config
+from psychoalign.lab.errors import LabError
+from psychoalign.lab.timing import frame_table
+from psychoalign.trials import MODEL_VS_HUMAN_CATEGORIES
+
+
+@pytest.mark.parametrize("paradigm", PARADIGMS)
+def test_the_shipped_configurations_are_whole_frames_at_60_hz(paradigm):
+    config = load_config(paradigm)
+    assert config["experiment"] == paradigm
+    frame_table(config["durations_ms"], 60)
+
+
+def test_noise_degraded_keeps_the_geirhos_2018_protocol():
+    config = load_config("noise_degraded")
+    assert config["background_grey"] == 0.454
+    assert frame_table(config["durations_ms"], 60) == {
+        "block_fixation": 18,  # 300 ms
+        "stimulus": 12,  # 200 ms
+        "mask": 12,  # 200 ms
+        "response": 90,  # 1500 ms
+    }
+    assert config["blank_frames"] == 1 and config["feedback"] is False
+    assert config["response"]["type"] == "icons"
+    on_screen = sorted(c for row in config["response"]["icons"] for c in row)
+    assert on_screen == sorted(MODEL_VS_HUMAN_CATEGORIES)
+
+
+def test_a_labs_file_overrides_key_by_key(tmp_path):
+    override = tmp_path / "lab.yaml"
+    override.write_text("durations_ms: {stimulus: 100}\nresponse: {icon_px: 100}\n")
+    config = load_config("noise_degraded", override)
+    assert config["durations_ms"]["stimulus"] == 100
+    assert config["durations_ms"]["mask"] == 200  # kept from the paradigm's file
+    assert config["response"]["icon_px"] == 100 and config["response"]["type"] == "icons"
+    assert config["_sources"][-1] == str(override)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("background_grey: 1.5\n", "setting 'background_grey' is 1.5, but must lie in [0, 1]."),
+        (
+            "durations_ms: {mask: fast}\n",
+            "setting 'durations_ms.mask' is 'fast'; give milliseconds",
+        ),
+        ("response: {type: voice}\n", "setting 'response.type' is 'voice', not one of keys"),
+        ("break_every: -1\n", "setting 'break_every' is -1, but must be a whole number >= 0."),
+        ("simulation: {rt_ms: [900, 100]}\n", "setting 'simulation.rt_ms' is [900, 100]"),
+        ("stimuli: none\n", "setting 'stimuli' is 'none', but must be a dict."),
+        ("durations_ms: [1, 2\n", "is not valid YAML (line 2)."),
+        ("- a list\n", "must hold a mapping of settings, not list."),
+    ],
+)
+def test_bad_settings_are_named_with_the_files(tmp_path, text, message):
+    override = tmp_path / "lab.yaml"
+    override.write_text(text)
+    with pytest.raises(LabError) as refused:
+        load_config("noise_degraded", override)
+    assert message in str(refused.value)
+    assert str(override) in str(refused.value)
+
+
+def test_unknown_paradigms_and_missing_files_are_refused(tmp_path):
+    with pytest.raises(LabError, match="'stroop' is not one of metamer_recognition"):
+        load_config("stroop")
+    with pytest.raises(LabError, match="configuration file not found"):
+        load_config("noise_degraded", tmp_path / "absent.yaml")

@@ -1,0 +1,58 @@
+"""Durations to whole frames: known counts, and refusals that name the setting."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from psychoalign.lab.errors import LabError
+from psychoalign.lab.timing import frame_table, frames, frames_in_range
+
+
+@pytest.mark.parametrize(
+    ("duration_ms", "refresh_hz", "expected"),
+    [
+        (200, 60, 12),  # Geirhos et al. 2018: 200 ms image at 60 Hz
+        (50, 60, 3),
+        (33, 60, 2),  # 33.33 ms is two frames; 33 is within the 0.5 ms tolerance
+        (16.7, 60, 1),
+        (0, 60, 0),
+        (80, 100, 8),
+        (20, 100, 2),
+    ],
+)
+def test_whole_frames(duration_ms, refresh_hz, expected):
+    assert frames(duration_ms, refresh_hz, "stimulus") == expected
+
+
+def test_a_duration_between_frames_is_refused_with_its_neighbours():
+    with pytest.raises(LabError) as refused:
+        frames(80, 60, "mask")
+    assert str(refused.value) == (
+        "durations_ms.mask: 80 ms is not a whole number of frames at 60 Hz (one frame = "
+        "16.67 ms; 4 frames = 66.7 ms, 5 frames = 83.3 ms)."
+    )
+    with pytest.raises(LabError, match="300 ms is not a whole number of frames at 144 Hz"):
+        frames(300, 144, "stimulus")
+
+
+@given(st.integers(0, 400), st.sampled_from([60, 75, 85, 100, 120, 144, 165, 240]))
+def test_a_whole_number_of_frames_round_trips(count, refresh_hz):
+    assert frames(count * 1000 / refresh_hz, refresh_hz, "x") == count
+
+
+def test_a_range_gives_the_whole_frames_inside_it():
+    assert frames_in_range([1100, 1500], 60, "fixation") == (66, 90)  # 1100 ms, 1500 ms
+    assert frames_in_range([1000, 1010], 60, "fixation") == (60, 60)
+    with pytest.raises(LabError, match="no whole number of frames lies in"):
+        frames_in_range([1001, 1010], 60, "fixation")
+    with pytest.raises(LabError, match=r"give a \[low, high\] range"):
+        frames_in_range([1500, 1100], 60, "fixation")
+
+
+def test_the_frame_table_checks_every_duration():
+    table = frame_table({"fixation": [1100, 1500], "stimulus": 200, "isi": 16.67}, 60)
+    assert table == {"fixation": (66, 90), "stimulus": 12, "isi": 1}
+    with pytest.raises(LabError, match=r"durations_ms\.mask: 80 ms"):
+        frame_table({"stimulus": 200, "mask": 80}, 60)
