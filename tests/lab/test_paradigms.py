@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -124,3 +125,29 @@ def test_the_script_runs_like_the_command(xvfb, cache, tmp_path, fast_config):
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert len(read_trials(tmp_path / "noise_degraded")) == 3
+
+
+def test_too_slow_answers_are_na_with_feedback_and_pages_frame_the_session(run_lab, tmp_path):
+    from PIL import Image
+
+    config = tmp_path / "slow.yaml"
+    # Answers come 1.5 s after the response is due, past the 1 s deadline from image onset.
+    config.write_text("practice_trials: 1\nbreak_every: 2\nsimulation: {rt_ms: [1500, 1500]}\n")
+    screens = tmp_path / "screens"
+    result = run_lab(
+        "rapid_categorization",
+        *("--participant", "03", "--simulate", "random", "--trials", "4"),
+        *("--data-dir", str(tmp_path / "data"), "--config", str(config)),
+        *("--screenshots", str(screens)),
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    trials = read_trials(tmp_path / "data" / "rapid_categorization")
+    assert (trials.response == "na").all() and trials.rt.isna().all()
+    assert not trials.correct.any()
+    raw = pd.read_csv(next((tmp_path / "data" / "rapid_categorization").glob("*[0-9].csv")))
+    assert raw.too_slow.all()
+    names = {path.stem for path in screens.glob("*.png")}
+    assert {"instructions", "after_practice", "break", "goodbye", "feedback"} <= names
+    for page in ("instructions", "break", "feedback"):  # white text on the grey background
+        pixels = np.asarray(Image.open(screens / f"{page}.png").convert("L"))
+        assert (pixels > 200).sum() > 50, page

@@ -5,6 +5,7 @@ Imported only when an experiment runs: it imports PsychoPy.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -78,7 +79,14 @@ class Display:
         self.refresh_hz = float(refresh_hz or self.measured_hz)
         self.declared = refresh_hz is not None
         self.period = 1.0 / self.refresh_hz
+        # Flips faster than the declared rate mean no vertical sync (a virtual display):
+        # each flip is then held back to the declared rate, so that durations in time
+        # (response deadlines, simulated reaction times) keep their relation to frames.
+        self.paced = self.declared and (
+            self.measured_hz is None or self.measured_hz > 1.25 * self.refresh_hz
+        )
         self._last_flip: float | None = None
+        self._due: float | None = None
         self.screenshot_dir: Path | None = None
         self._screenshots_taken: set[str] = set()
 
@@ -90,6 +98,7 @@ class Display:
             "refresh_measured_hz": self.measured_hz,
             "size_px": [int(v) for v in self.win.size],
             "fullscreen": bool(self.win._isFullScr),
+            "flips_paced_in_software": self.paced,
         }
 
     def show(
@@ -107,18 +116,17 @@ class Display:
         before it is shown: exactly the pixels on the screen (``Shown.pixels``).
         """
         times, pixels = [], None
+        previous = [self._last_flip] if self._last_flip is not None else []
         for index in range(n_frames):
             for stimulus in stimuli:
                 stimulus.draw()
             if index == 0 and (capture or self._wants(screenshot)):
                 pixels = self._read_back_buffer()
                 self._save(screenshot, pixels)
-            times.append(self.win.flip())
+            times.append(self._flip())
         if not times:
             return Shown(onset=float("nan"), frames=0, dropped=0)
-        previous = [self._last_flip] if self._last_flip is not None else []
         intervals = np.diff([*previous, *times])
-        self._last_flip = times[-1]
         dropped = int((intervals > 1.5 * self.period).sum())
         return Shown(onset=times[0], frames=len(times), dropped=dropped, pixels=pixels)
 
@@ -128,6 +136,21 @@ class Display:
             stimulus.draw()
         if self._wants(screenshot):
             self._save(screenshot, self._read_back_buffer())
+        return self._flip()
+
+    def _flip(self) -> float:
+        """Flip; without vertical sync, not before one declared period after the last flip."""
+        if self.paced:
+            from psychopy import core
+
+            now = core.getTime()
+            # Flips keep to a grid of periods, so the time a flip takes does not add up;
+            # after a pause longer than a period the grid starts again.
+            if self._due is None or now > self._due + self.period:
+                self._due = now
+            while (left := self._due - core.getTime()) > 0:
+                time.sleep(max(left - 0.001, 0))
+            self._due += self.period
         self._last_flip = self.win.flip()
         return self._last_flip
 

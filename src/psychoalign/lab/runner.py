@@ -288,8 +288,8 @@ class Lab:
             self.participant.respond_icons(screen)
         return self.responses.wait_click(self._icons, deadline=deadline_s)
 
-    def page(self, message: str) -> None:
-        """A text page left with the space bar (Esc asks to quit)."""
+    def page(self, message: str, name: str) -> None:
+        """A text page left with the space bar (Esc asks to quit); ``name`` its screenshot."""
         from psychoalign.lab.responses import Restart
 
         page = self.text(message)
@@ -302,7 +302,9 @@ class Lab:
                 clock = self.responses.keyboard.clock
                 deadline = clock.getTime() + 5 if simulated else None
                 if (
-                    self.responses.wait_key(["space"], deadline=deadline, stimuli=[page])
+                    self.responses.wait_key(
+                        ["space"], deadline=deadline, stimuli=[page], screenshot=name
+                    )
                     is not None
                 ):
                     return
@@ -437,7 +439,7 @@ def run_experiment(paradigm: str, options: RunOptions) -> Path:
     columns = _columns(module)
     try:
         if not options.resume:
-            lab.page(_instructions(config))
+            lab.page(_instructions(config), "instructions")
             for number, trial in enumerate(practice, start=1):
                 row = {**base, "experiment": f"{stimuli.name}-practice", "trial": number, **trial}
                 session.append({**row, **_run_trial(lab, module, trial)}, columns, practice=True)
@@ -445,7 +447,8 @@ def run_experiment(paradigm: str, options: RunOptions) -> Path:
                 lab.page(
                     config.get(
                         "after_practice", "Practice is over. Press space to start the experiment."
-                    )
+                    ),
+                    "after_practice",
                 )
         every = config.get("break_every", 0)
         for position in range(done, last):
@@ -453,9 +456,12 @@ def run_experiment(paradigm: str, options: RunOptions) -> Path:
             row = _run_trial(lab, module, trial, on_restart=_log_restart(session, position + 1))
             session.append({**base, "trial": position + 1, **trial, **row}, columns)
             if every and (position + 1) % every == 0 and position + 1 < last:
-                lab.page(config.get("break_text", "Take a short break. Press space to continue."))
+                lab.page(
+                    config.get("break_text", "Take a short break. Press space to continue."),
+                    "break",
+                )
         status = "completed" if last == len(plan) else f"stopped after trial {last} (--trials)"
-        lab.page(config.get("goodbye", "Thank you! Press space to finish."))
+        lab.page(config.get("goodbye", "Thank you! Press space to finish."), "goodbye")
     except SessionAborted:
         status = "aborted with Esc"
     finally:

@@ -87,9 +87,12 @@ class SimulatedParticipant:
     ):
         self.categories = list(categories)
         self.rng = rng
+        # Decisions are drawn in another thread, from a generator of their own.
+        self.decision_rng = rng.spawn(1)[0]
         self.rt_range = rt_range
         self.input = _XInput()
-        self._decision: str | None = None
+        self._decision: str | Exception | None = None
+        self._deciding: threading.Thread | None = None
 
     @property
     def name(self) -> str:
@@ -104,19 +107,39 @@ class SimulatedParticipant:
 
     def decide(self, pixels: np.ndarray) -> str:
         """The category chosen for a stimulus (uniformly at random here)."""
-        return str(self.rng.choice(self.categories))
+        return str(self.decision_rng.choice(self.categories))
 
     def see(self, pixels: np.ndarray) -> None:
-        """Look at the stimulus as drawn (height, width, 3 uint8)."""
-        self._decision = self.decide(pixels)
+        """Look at the stimulus as drawn (height, width, 3 uint8) and start deciding.
+
+        The decision (a model's forward pass) runs in a thread, so that the frames that
+        follow the stimulus (blank, mask) are flipped on time meanwhile.
+        """
+
+        def decide() -> None:
+            try:
+                self._decision = self.decide(pixels)
+            except Exception as error:  # raised again in the experiment's thread
+                self._decision = error
+
+        self._decision = None
+        self._deciding = threading.Thread(target=decide, daemon=True)
+        self._deciding.start()
+
+    def _decided(self) -> str:
+        if self._deciding is not None:
+            self._deciding.join()
+        if isinstance(self._decision, Exception):
+            raise self._decision
+        return self._decision or self.categories[0]
 
     def respond_keys(self, keys: Mapping[str, str]) -> None:
         """Press the key of the decided category (``keys``: category -> key)."""
-        self._later(self.input.press, keys[self._decision or self.categories[0]])
+        self._later(self.input.press, keys[self._decided()])
 
     def respond_icons(self, positions: Mapping[str, tuple[int, int]]) -> None:
         """Click the icon of the decided category (``positions``: category -> screen x, y)."""
-        x, y = positions[self._decision or self.categories[0]]
+        x, y = positions[self._decided()]
         self._later(self.input.click, x, y)
 
     def continue_(self) -> None:
