@@ -1,4 +1,7 @@
-"""The analysis side runs on a cluster node: no PsychoPy, no display, no torch."""
+"""The analysis side runs on a cluster node: no PsychoPy, no display, no torch.
+
+The lab runtime imports PsychoPy only when an experiment starts.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ PACKAGE = Path(psychoalign.__file__).parent
 def test_analysis_side_imports_no_display_or_lab_packages():
     code = (
         "import sys, psychoalign, psychoalign.trials, psychoalign.metrics, psychoalign.datasets, "
-        "psychoalign.provenance, psychoalign.stimuli, psychoalign.cli\n"
+        "psychoalign.provenance, psychoalign.stimuli, psychoalign.cli, psychoalign.lab.runner\n"
         "heavy = sorted({m.split('.')[0] for m in sys.modules} & "
         "{'psychopy', 'pyglet', 'torch', 'matplotlib', 'psychtoolbox'})\n"
         "print(','.join(heavy))"

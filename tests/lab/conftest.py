@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
+from lab_support import lab_command, lab_env
 
 FAST = """
 practice_trials: 2
@@ -74,24 +74,6 @@ def fast_config(tmp_path) -> Path:
     path = tmp_path / "fast.yaml"
     path.write_text(FAST)
     return path
-
-
-def lab_command(paradigm: str, *args: str) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "psychoalign.cli",
-        "run",
-        paradigm,
-        "--window",
-        "--refresh-rate",
-        "60",
-        *args,
-    ]
-
-
-def lab_env(display: str, cache: Path, **extra: str) -> dict[str, str]:
-    return {**os.environ, "DISPLAY": display, "PSYCHOALIGN_CACHE": str(cache), **extra}
 
 
 @pytest.fixture

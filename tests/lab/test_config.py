@@ -54,6 +54,8 @@ def test_a_labs_file_overrides_key_by_key(tmp_path):
         ("break_every: -1\n", "setting 'break_every' is -1, but must be a whole number >= 0."),
         ("simulation: {rt_ms: [900, 100]}\n", "setting 'simulation.rt_ms' is [900, 100]"),
         ("stimuli: none\n", "setting 'stimuli' is 'none', but must be a dict."),
+        ("mask_paradigm: pink\n", "setting 'mask_paradigm' is 'pink', not one of noise_degraded"),
+        ("response: {icon_dir: /no/icons}\n", "setting 'response.icon_dir' is /no/icons, not a"),
         ("durations_ms: [1, 2\n", "is not valid YAML (line 2)."),
         ("- a list\n", "must hold a mapping of settings, not list."),
     ],

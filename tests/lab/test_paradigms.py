@@ -96,7 +96,8 @@ def test_rapid_categorization_keys_are_counterbalanced(run_lab, tmp_path, fast_c
 
 
 def test_the_script_runs_like_the_command(xvfb, cache, tmp_path, fast_config):
-    from conftest import lab_env
+    from lab_support import lab_env
+
     from psychoalign.lab.config import experiments_dir
 
     script = experiments_dir() / "noise_degraded.py"

@@ -29,7 +29,7 @@ def screens(xvfb, cache, tmp_path_factory):
     """One trial of each paradigm with screenshots: {paradigm: (folder, sidecar record)}."""
     import subprocess
 
-    from conftest import lab_command, lab_env
+    from lab_support import lab_command, lab_env
 
     taken = {}
     for paradigm in SCREENS:

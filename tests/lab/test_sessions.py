@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 import pandas as pd
+from lab_support import lab_command, lab_env
 
-from conftest import lab_command, lab_env
 from psychoalign.trials import read_trials
 
 
@@ -213,3 +213,24 @@ def test_a_keyboard_without_psychtoolbox_is_refused(run_lab, tmp_path):
         PYTHONPATH=str(tmp_path / "no-ptb"),
     )
     _refused(result, "keyboard: psychtoolbox cannot be imported", data)
+
+
+def test_a_crash_mid_session_keeps_every_completed_trial_and_says_why(
+    xvfb, cache, tmp_path, fast_config
+):
+    from psychoalign.datasets import stimulus_set
+
+    copy = stimulus_set("silhouette").write(tmp_path / "set")
+    args = [*_session_args("09", 30, tmp_path / "data", fast_config), "--stimuli", str(copy.path)]
+    process = _start("metamer_recognition", args, xvfb, cache)
+    folder = tmp_path / "data" / "metamer_recognition"
+    _wait_for_rows(folder, "09", 2)
+    for path in copy.path.glob("*/*.png"):  # the stimuli vanish (a network drive goes away)
+        path.unlink()
+    _, errors = process.communicate(timeout=180)
+    assert process.returncode != 0 and "Traceback" in errors
+    data = _main_file(folder)
+    kept = read_trials(data)
+    assert 2 <= len(kept) < 30 and kept.trial.tolist() == list(range(1, len(kept) + 1))
+    record = json.loads(data.with_suffix(".json").read_text())
+    assert record["status"].startswith("crashed: ") and record["n_trials"] == len(kept)

@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from psychoalign.lab.errors import LabError
+from psychoalign.stimuli.masks import PARADIGM_MASKS
 
 __all__ = ["PARADIGMS", "experiments_dir", "load_config"]
 
@@ -100,6 +101,14 @@ def _check(config: dict[str, Any], where: str) -> dict[str, Any]:
             raise LabError(
                 f"{where}: setting '{key}' is {value!r}, but must be a whole number >= 0."
             )
+    mask = config.get("mask_paradigm")
+    if mask is not None and mask not in PARADIGM_MASKS:
+        raise LabError(
+            f"{where}: setting 'mask_paradigm' is {mask!r}, not one of {', '.join(PARADIGM_MASKS)}."
+        )
+    icon_dir = config.get("response", {}).get("icon_dir")
+    if icon_dir is not None and not Path(icon_dir).is_dir():
+        raise LabError(f"{where}: setting 'response.icon_dir' is {icon_dir}, not a folder.")
     rt = config.get("simulation", {}).get("rt_ms", [300, 800])
     if not (isinstance(rt, list) and len(rt) == 2 and 0 <= rt[0] <= rt[1]):
         raise LabError(

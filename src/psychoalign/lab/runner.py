@@ -464,6 +464,11 @@ def run_experiment(paradigm: str, options: RunOptions) -> Path:
         lab.page(config.get("goodbye", "Thank you! Press space to finish."), "goodbye")
     except SessionAborted:
         status = "aborted with Esc"
+    except BaseException as error:  # every completed trial is on disk already; say why it ended
+        session.save_record(
+            status=f"crashed: {type(error).__name__}: {error}", n_trials=len(session.completed())
+        )
+        raise
     finally:
         display.close()
     session.save_record(status=status, n_trials=len(session.completed()))
