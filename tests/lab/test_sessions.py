@@ -228,7 +228,7 @@ def test_a_crash_mid_session_keeps_every_completed_trial_and_says_why(
     for path in copy.path.glob("*/*.png"):  # the stimuli vanish (a network drive goes away)
         path.unlink()
     _, errors = process.communicate(timeout=180)
-    assert process.returncode != 0 and "Traceback" in errors
+    assert process.returncode != 0 and ".png" in errors  # the file that vanished
     data = _main_file(folder)
     kept = read_trials(data)
     assert 2 <= len(kept) < 30 and kept.trial.tolist() == list(range(1, len(kept) + 1))
