@@ -70,7 +70,7 @@ def test_bad_settings_are_named_with_the_files(tmp_path, text, message):
 
 
 def test_unknown_paradigms_and_missing_files_are_refused(tmp_path):
-    with pytest.raises(LabError, match="'stroop' is not one of metamer_recognition"):
+    with pytest.raises(LabError, match="'stroop' is not one of clickme, metamer_recognition"):
         load_config("stroop")
     with pytest.raises(LabError, match="configuration file not found"):
         load_config("noise_degraded", tmp_path / "absent.yaml")

@@ -16,7 +16,7 @@ from psychoalign.stimuli.masks import PARADIGM_MASKS
 __all__ = ["PARADIGMS", "experiments_dir", "load_config"]
 
 #: The paradigms shipped in ``experiments/``.
-PARADIGMS = ("rapid_categorization", "noise_degraded", "metamer_recognition")
+PARADIGMS = ("rapid_categorization", "noise_degraded", "metamer_recognition", "clickme")
 _ENVIRONMENT = "PSYCHOALIGN_EXPERIMENTS"
 _RESPONSE_TYPES = ("keys", "icons", "clicks")
 

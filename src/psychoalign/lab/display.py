@@ -90,6 +90,11 @@ class Display:
         self.screenshot_dir: Path | None = None
         self._screenshots_taken: set[str] = set()
 
+    @property
+    def last_flip(self) -> float:
+        """Time of the last flip (NaN before the first)."""
+        return float("nan") if self._last_flip is None else self._last_flip
+
     def describe(self) -> dict[str, Any]:
         """Screen facts for the sidecar."""
         return {
@@ -98,6 +103,7 @@ class Display:
             "refresh_measured_hz": self.measured_hz,
             "size_px": [int(v) for v in self.win.size],
             "fullscreen": bool(self.win._isFullScr),
+            "window_position_px": list(self.window_position()),
             "flips_paced_in_software": self.paced,
         }
 
@@ -175,9 +181,16 @@ class Display:
         Image.fromarray(pixels).save(self.screenshot_dir / f"{name}.png")
         self._screenshots_taken.add(name)
 
+    def window_position(self) -> tuple[int, int]:
+        """The screen position of the window's top-left corner."""
+        if self.win._isFullScr:
+            return (0, 0)
+        left, top = self.win.winHandle.get_location()
+        return int(left), int(top)
+
     def to_screen(self, x: float, y: float) -> tuple[int, int]:
         """Window pixel coordinates (origin at the centre, y up) to screen coordinates."""
-        left, top = self.win.winHandle.get_location() if not self.win._isFullScr else (0, 0)
+        left, top = self.window_position()
         width, height = self.win.size
         return round(left + width / 2 + x), round(top + height / 2 - y)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,6 +63,8 @@ class Responses:
         self.display = display
         self.keyboard = keyboard
         self.mouse = event.Mouse(win=display.win, visible=False)
+        self._presses: deque[tuple[float, float, float]] = deque()
+        display.win.winHandle.push_handlers(on_mouse_press=self._on_mouse_press)
         self._confirm = visual.TextStim(
             display.win,
             text="Quit the session? Completed trials are saved.\n\ny: quit    n: continue",
@@ -150,33 +154,59 @@ class Responses:
                 return None
             self.display.flip(list(stimuli), screenshot=screenshot)
 
+    def _on_mouse_press(self, x: int, y: int, button: int, modifiers: int) -> None:
+        """Pyglet's handler: queue every left press, so none is lost between two polls."""
+        from psychopy import core
+
+        if button == 1:
+            width, height = self.display.win.size
+            self._presses.append((x - width / 2, y - height / 2, core.getTime()))
+
+    def clear_clicks(self) -> None:
+        """Forget mouse presses so far."""
+        self.display.win.winHandle.dispatch_events()
+        self._presses.clear()
+
     def wait_click(
         self, screen: IconScreen, *, deadline: float | None, extra: Sequence[Any] = ()
     ) -> Answer:
         """Show the icon screen until an icon is clicked or the deadline (s from its onset).
 
-        At the deadline the answer is ``na`` with a NaN time.
+        At the deadline the answer is ``na`` with a NaN time; clicks between icons are
+        ignored.
         """
-        self.mouse.clickReset()
         self.drain()
+        self.clear_clicks()
         onset = self.display.show([*extra, *screen.stimuli], 1, screenshot="response").onset
-        was_pressed = False
         while True:
+            click = self.next_click([*extra, *screen.stimuli], until=onset + (deadline or math.inf))
+            if click is None:
+                return Answer(response="na", rt=float("nan"), onset=onset)
+            x, y, when = click
+            category = screen.hit(x, y)
+            if category is not None:
+                return Answer(
+                    response=category, rt=when - onset, raw=f"{x:.0f},{y:.0f}", onset=onset
+                )
+
+    def next_click(
+        self, stimuli: Sequence[Any], *, until: float, on_frame: Any = None
+    ) -> tuple[float, float, float] | None:
+        """Flip ``stimuli`` until a mouse press: its position and time, or None at ``until``.
+
+        Positions are window pixels from the centre, y up; ``until`` is a time on the flip
+        clock. Presses queued since :meth:`clear_clicks` come first. ``on_frame(now)`` may return
+        more stimuli to draw on top (a countdown). Esc asks to confirm, then
+        :class:`Restart`.
+        """
+        while not self._presses:
             if self._escape_pressed(self.presses([ESCAPE])):
                 self.confirm_quit()
                 raise Restart()
-            pressed = self.mouse.getPressed()[0]
-            now = self.display.flip([*extra, *screen.stimuli])
-            if pressed and not was_pressed:
-                x, y = self.mouse.getPos()
-                category = screen.hit(float(x), float(y))
-                if category is not None:
-                    return Answer(
-                        response=category, rt=now - onset, raw=f"{x:.0f},{y:.0f}", onset=onset
-                    )
-            was_pressed = bool(pressed)
-            if deadline is not None and now - onset >= deadline:
-                return Answer(response="na", rt=float("nan"), onset=onset)
+            extra = on_frame(self.display.last_flip) if on_frame is not None else []
+            if self.display.flip([*stimuli, *extra]) >= until and not self._presses:
+                return None
+        return self._presses.popleft()
 
 
 class IconScreen:

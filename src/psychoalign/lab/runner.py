@@ -174,6 +174,10 @@ class Lab:
     stimuli: StimulusSet
     rng: np.random.Generator
     participant: Any = None
+    task_model: Any = None
+    #: What a paradigm keeps across trials (a running score); see ``initial_state``.
+    state: dict[str, Any] = field(default_factory=dict)
+    seen: np.ndarray | None = None
     _images: dict[str, Any] = field(default_factory=dict)
     _icons: Any = None
 
@@ -232,14 +236,26 @@ class Lab:
         return visual.ImageStim(self.win, image=noise[::-1, :, 0] * 2 - 1, size=size)
 
     def present_stimulus(
-        self, stimulus: Any, n_frames: int, *, screenshot: str = "stimulus"
+        self,
+        stimulus: Any,
+        n_frames: int,
+        *,
+        screenshot: str = "stimulus",
+        extra: Sequence[Any] = (),
     ) -> Any:
-        """Show the stimulus, the keyboard clock reset on its first flip; a simulation sees it."""
+        """Show the stimulus (``extra`` drawn first), the keyboard clock reset on its first flip.
+
+        A simulated participant sees the stimulus's pixels as drawn in the window
+        (``self.seen``).
+        """
         self.responses.reset_clock_on_flip()
         watching = self.participant is not None
-        shown = self.display.show([stimulus], n_frames, screenshot=screenshot, capture=watching)
+        shown = self.display.show(
+            [*extra, stimulus], n_frames, screenshot=screenshot, capture=watching
+        )
         if watching:
-            self.participant.see(self._region(shown.pixels, stimulus))
+            self.seen = self._region(shown.pixels, stimulus)
+            self.participant.see(self.seen)
         return shown
 
     @staticmethod
@@ -371,6 +387,13 @@ def run_experiment(paradigm: str, options: RunOptions) -> Path:
             seed=seed,
             rt_range_ms=config.get("simulation", {}).get("rt_ms", [300, 800]),
         )
+    task_model = None
+    if config.get("task_model"):  # a model that is part of the task itself (ClickMe)
+        from psychoalign.models import ModelObserver
+
+        task_model = ModelObserver(
+            config["task_model"], config.get("model_mapping", "imagenet-16"), batch_size=1
+        )
     from psychopy import __version__ as psychopy_version
 
     from psychoalign import __version__
@@ -393,8 +416,19 @@ def run_experiment(paradigm: str, options: RunOptions) -> Path:
     responses = Responses(display, keyboard)
     if participant is not None:
         responses.on_confirm = participant.decline_to_quit
-    lab = Lab(display, responses, config, frames, stimuli, np.random.default_rng(seed), participant)
+    lab = Lab(
+        display,
+        responses,
+        config,
+        frames,
+        stimuli,
+        np.random.default_rng(seed),
+        participant,
+        task_model,
+    )
     done = len(session.completed()) if options.resume else 0
+    if hasattr(module, "initial_state"):  # e.g. the running score, from the trials so far
+        lab.state = module.initial_state(session.completed() if options.resume else None)
     last = len(plan) if options.trials is None else min(len(plan), options.trials)
     base = {
         "experiment": stimuli.name,

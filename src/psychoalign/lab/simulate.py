@@ -142,6 +142,39 @@ class SimulatedParticipant:
         x, y = positions[self._decided()]
         self._later(self.input.click, x, y)
 
+    def choose_points(
+        self, pixels: np.ndarray, category: str, n: int, spacing: float
+    ) -> list[tuple[int, int]]:
+        """Where to click in the image (row, col), in order: anywhere, at random here."""
+        height, width = pixels.shape[:2]
+        rows = self.decision_rng.integers(0, height, n)
+        cols = self.decision_rng.integers(0, width, n)
+        return [(int(r), int(c)) for r, c in zip(rows, cols, strict=True)]
+
+    def click_points(self, positions: Sequence[tuple[int, int]]) -> None:
+        """Click the screen ``positions`` one after another, each after a random delay.
+
+        The clicks run in a thread until :meth:`stop_clicking`, which waits for it.
+        """
+        self._stop = threading.Event()
+        delays = [float(self.rng.uniform(*self.rt_range)) for _ in positions]
+
+        def run() -> None:
+            for delay, (x, y) in zip(delays, positions, strict=True):
+                if self._stop.wait(delay):
+                    return
+                self.input.click(x, y)
+
+        self._clicking = threading.Thread(target=run, daemon=True)
+        self._clicking.start()
+
+    def stop_clicking(self) -> None:
+        """Stop the clicks of :meth:`click_points` (a click in progress completes)."""
+        if getattr(self, "_clicking", None) is not None:
+            self._stop.set()
+            self._clicking.join()
+            self._clicking = None
+
     def continue_(self) -> None:
         """Press the space bar to leave an instruction or break page."""
         timer = threading.Timer(0.05, self.input.press, args=("space",))
@@ -179,6 +212,26 @@ class ModelParticipant(SimulatedParticipant):
     def decide(self, pixels: np.ndarray) -> str:
         responses, _ = self.observer.respond(pixels[None])
         return responses[0]
+
+    def choose_points(
+        self, pixels: np.ndarray, category: str, n: int, spacing: float
+    ) -> list[tuple[int, int]]:
+        """The ``n`` highest peaks of the model's saliency map for ``category``.
+
+        Peaks are taken greedily, each at least ``spacing`` pixels from those before.
+        """
+        from psychoalign.models import feature_importance
+
+        saliency = feature_importance(
+            self.observer, pixels[None] / 255.0, [category], method="saliency"
+        )[0].astype(float)
+        rows, cols = np.indices(saliency.shape)
+        points = []
+        for _ in range(n):
+            row, col = np.unravel_index(int(np.argmax(saliency)), saliency.shape)
+            points.append((int(row), int(col)))
+            saliency[(rows - row) ** 2 + (cols - col) ** 2 < spacing**2] = -np.inf
+        return points
 
 
 def make_participant(
