@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 RT_REFERENCE = "response screen onset"
-COLUMNS: list[str] = []
+COLUMNS = ["metamer_model"]
 
 
 def response_categories(config: dict[str, Any], stimuli: Any) -> list[str]:
@@ -27,8 +27,15 @@ def response_categories(config: dict[str, Any], stimuli: Any) -> list[str]:
 def plan(
     stimuli: Any, config: dict[str, Any], participant_index: int, rng: np.random.Generator
 ) -> list[dict]:
-    """All stimuli interleaved at random, with a catch trial after every ``catch_every``."""
+    """All stimuli interleaved at random, with a catch trial after every ``catch_every``.
+
+    Metamers that failed validation (manifest column ``valid`` false) are left out unless
+    ``include_failed_metamers`` is set; the model a metamer comes from (manifest column
+    ``model``) is kept in ``metamer_model``.
+    """
     manifest = stimuli.manifest
+    if "valid" in manifest.columns and not config.get("include_failed_metamers", False):
+        manifest = manifest[manifest["valid"].astype(str).isin(["True", "true", "1"])]
     catch_pool = manifest[manifest["condition"] == config.get("catch_condition", "natural")]
     if catch_pool.empty:
         catch_pool = manifest
@@ -51,6 +58,7 @@ def _trial(row: Any, kind: str, rng: np.random.Generator) -> dict[str, Any]:
         "category": row.category,
         "trial_type": kind,
         "block": 1,
+        "metamer_model": str(getattr(row, "model", "") or ""),
         "seed": int(rng.integers(2**31)),
     }
 

@@ -79,3 +79,27 @@ def images_in_browser(page: Path) -> list[dict]:
             )
         finally:
             driver.quit()
+
+
+def metamer_trials() -> pd.DataFrame:
+    # Two participants and one model; 4 natural images and their 4 metamers at each of
+    # two layers (features.2, features.10) of model "net".
+    correct = {
+        ("s1", "natural"): [1, 1, 1, 1],
+        ("s1", "features.2"): [1, 1, 1, 0],
+        ("s1", "features.10"): [0, 0, 0, 1],
+        ("s2", "natural"): [1, 1, 1, 0],
+        ("s2", "features.2"): [1, 0, 1, 0],
+        ("s2", "features.10"): [0, 0, 0, 0],
+        ("resnet", "natural"): [1, 1, 1, 1],
+        ("resnet", "features.2"): [1, 1, 0, 0],
+        ("resnet", "features.10"): [1, 0, 0, 0],
+    }
+    rows = [
+        ("net-metamers", observer, "model" if observer == "resnet" else "human", layer, i, bool(c))
+        for (observer, layer), values in correct.items()
+        for i, c in enumerate(values)
+    ]
+    return pd.DataFrame(
+        rows, columns=["experiment", "observer", "observer_kind", "condition", "image", "correct"]
+    )

@@ -7,6 +7,7 @@ from psychoalign.metrics.accuracy import accuracy
 from psychoalign.metrics.benchmark import MODEL_VS_HUMAN_EXCLUDED_CONDITIONS, benchmark
 from psychoalign.metrics.error_consistency import error_consistency
 from psychoalign.metrics.image_level import image_accuracy_correlation
+from psychoalign.metrics.metamers import metamer_recognisability
 from psychoalign.metrics.rajalingham import (
     BEHAVIOURAL_METRICS,
     behavioural_consistency,
@@ -27,5 +28,6 @@ __all__ = [
     "cue_conflict_categories",
     "error_consistency",
     "image_accuracy_correlation",
+    "metamer_recognisability",
     "shape_bias",
 ]

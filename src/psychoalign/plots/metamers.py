@@ -1,0 +1,110 @@
+"""Metamer recognisability: accuracy per layer for humans and model observers."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from psychoalign.metrics._items import check_columns
+from psychoalign.plots._figure import (
+    HUMAN_COLOUR,
+    HUMANS,
+    legend_below,
+    model_colours,
+    new_figure,
+    save_figure,
+)
+
+__all__ = ["metamer_recognisability_plot"]
+
+
+def metamer_recognisability_plot(
+    table: pd.DataFrame,
+    out: str | os.PathLike[str],
+    *,
+    chance: float | None = 1 / 16,
+    record: Mapping[str, Any] | None = None,
+) -> pd.DataFrame:
+    """Accuracy on natural images and on each layer's metamers, one panel per metamer model.
+
+    Parameters
+    ----------
+    table
+        Output of :func:`psychoalign.metrics.metamer_recognisability`.
+    out
+        Path of the figure without suffix.
+    chance
+        Chance accuracy, drawn dashed (1/16 for the 16-way task).
+    record
+        Provenance stored in the JSON sidecar.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table plotted (``table`` as given).
+
+    Notes
+    -----
+    Humans (vermillion) are the mean over participants with a bootstrap interval over
+    participants (shaded); each model observer is a line with Wilson intervals. The x axis
+    runs from the natural images through the layers, early to late, as in Feather et al.
+    (2023), Fig. 2.
+
+    References
+    ----------
+    .. [1] Feather, Leclerc, Mądry & McDermott (2023). Model metamers reveal divergent
+       invariances between biological and artificial neural networks. Nature
+       Neuroscience, 26, 2017-2034.
+    """
+    check_columns(
+        table,
+        ["metamer_model", "condition", "position", "group", "accuracy", "ci_low", "ci_high"],
+        "table",
+    )
+    models = sorted(table["metamer_model"].unique())
+    figure, axes = new_figure(len(models), height=2.3)
+    colours = model_colours(g for g in table["group"] if g != HUMANS)
+    for ax, model in zip(axes, models, strict=True):
+        data = table[table["metamer_model"] == model]
+        labels = data.drop_duplicates("position").sort_values("position")
+        for group, rows in data.groupby("group"):
+            rows = rows.sort_values("position")
+            x = rows["position"].to_numpy()
+            if group == HUMANS:
+                ax.fill_between(x, rows["ci_low"], rows["ci_high"], color=HUMAN_COLOUR, alpha=0.2)
+                ax.plot(x, rows["accuracy"], "o-", color=HUMAN_COLOUR, label=HUMANS)
+            else:
+                error = [rows["accuracy"] - rows["ci_low"], rows["ci_high"] - rows["accuracy"]]
+                ax.errorbar(
+                    x,
+                    rows["accuracy"],
+                    yerr=np.asarray(error),
+                    fmt="s-",
+                    color=colours[group],
+                    capsize=1.5,
+                    label=str(group),
+                )
+        if chance is not None:
+            ax.axhline(chance, color="0.5", linestyle="--", linewidth=0.6, label="chance")
+        ax.set_xticks(labels["position"], labels["condition"], rotation=30, ha="right")
+        ax.set_ylim(0, 1.02)
+        ax.set_title(f"Metamers of {model}")
+        ax.set_ylabel("Proportion correct")
+    legend_below(figure, axes)
+    return save_figure(
+        figure,
+        table,
+        out,
+        title="Recognisability of model metamers",
+        caption=(
+            "Proportion correct (16-way) on natural images and on metamers matched at each "
+            "layer. Vermillion: humans, mean over participants with a 95 % bootstrap "
+            "interval over participants; other lines: model observers with Wilson "
+            "intervals; dashed: chance."
+        ),
+        record=record,
+    )

@@ -1,0 +1,56 @@
+"""Metamer recognisability on a hand-built experiment with known accuracies."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from psychoalign.metrics.metamers import metamer_recognisability
+from support import metamer_trials
+
+
+def test_accuracies_and_relative_accuracies_are_the_hand_computed_ones():
+    table = metamer_recognisability(metamer_trials(), n_boot=200)
+    humans = table[table.group == "humans"].set_index("condition")
+    assert humans.loc[["natural", "features.2", "features.10"], "accuracy"].tolist() == [
+        (1 + 0.75) / 2,
+        (0.75 + 0.5) / 2,
+        (0.25 + 0) / 2,
+    ]
+    assert humans.loc["features.10", "relative_accuracy"] == pytest.approx(0.125 / 0.875)
+    assert (humans.n_observers == 2).all() and (humans.n_trials == 8).all()
+    model = table[table.group == "resnet"].set_index("condition")
+    assert model.loc[["natural", "features.2", "features.10"], "accuracy"].tolist() == [
+        1,
+        0.5,
+        0.25,
+    ]
+    assert model.loc["features.2", "relative_accuracy"] == 0.5
+    # Wilson interval of 2/4: (0.15, 0.85) by hand
+    assert model.loc["features.2", ["ci_low", "ci_high"]].tolist() == pytest.approx(
+        [0.1500, 0.8500], abs=1e-3
+    )
+    assert table.metamer_model.unique().tolist() == ["net-metamers"]
+
+
+def test_layers_are_ordered_natural_first_then_by_depth():
+    table = metamer_recognisability(metamer_trials(), n_boot=200)
+    order = table[table.group == "humans"].sort_values("position").condition.tolist()
+    assert order == ["natural", "features.2", "features.10"]
+    with pytest.raises(ValueError, match=r"condition 'features\.10' of the trials is not listed"):
+        metamer_recognisability(metamer_trials(), layers=["features.2"])
+
+
+def test_the_human_interval_is_a_bootstrap_over_participants():
+    table = metamer_recognisability(metamer_trials(), n_boot=2000, seed=1)
+    row = table[(table.group == "humans") & (table.condition == "features.2")].iloc[0]
+    # two participants at 0.75 and 0.5: resampled means lie in {0.5, 0.625, 0.75}
+    assert row.ci_low == 0.5 and row.ci_high == 0.75
+    assert np.isclose(row.accuracy, 0.625)
+
+
+def test_a_metamer_model_column_separates_the_models():
+    trials = metamer_trials()
+    trials["metamer_model"] = np.where(trials.index % 2 == 0, "a", "b")
+    table = metamer_recognisability(trials, n_boot=100)
+    assert sorted(table.metamer_model.unique()) == ["a", "b"]
