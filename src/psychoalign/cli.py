@@ -477,6 +477,188 @@ def models_layers(
         typer.echo(layer)
 
 
+clickmaps_app = typer.Typer(
+    help="ClickMe maps: human maps from the clickme task, and model alignment.",
+    no_args_is_help=True,
+)
+app.add_typer(clickmaps_app, name="clickmaps")
+
+
+@clickmaps_app.command("build")
+def clickmaps_build(
+    trials: Annotated[list[Path], typer.Argument(help="Trial files or folders of clickme.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Maps file to write (.npz).")] = Path(
+        "maps.npz"
+    ),
+    stimuli: Annotated[
+        Path | None, typer.Option(help="Stimulus set shown (default: from the sidecars).")
+    ] = None,
+    min_participants: Annotated[
+        int, typer.Option(help="Keep images clicked by at least this many participants.")
+    ] = 1,
+    min_clicks: Annotated[
+        int, typer.Option(help="Count a participant on an image from this many clicks.")
+    ] = 1,
+    blur: Annotated[float, typer.Option(help="Disc blur diameter in px at 224 px.")] = 21,
+) -> None:
+    """Build human ClickMe maps (point maps, averaged, disc-blurred twice)."""
+    with _user_errors():
+        from psychoalign.clickme import build_clickmaps
+
+        maps = build_clickmaps(
+            trials,
+            out,
+            stimuli=stimuli,
+            min_participants=min_participants,
+            min_clicks=min_clicks,
+            blur_diameter=blur,
+        )
+    summary = maps.summary()
+    typer.echo(
+        f"{out.with_suffix('.npz')}: {len(summary)} images, "
+        f"{int(summary['n_participants'].max()) if len(summary) else 0} participants at most"
+    )
+
+
+@clickmaps_app.command("align")
+def clickmaps_align(
+    maps: Annotated[Path, typer.Argument(help="Maps file made by 'clickmaps build'.")],
+    model: Annotated[
+        list[str] | None,
+        typer.Option(help="Model name, repeat for several [default: efficientnet_lite0]."),
+    ] = None,
+    method: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="saliency, smoothgrad, integrated_gradients or occlusion, repeat for several "
+            "[default: saliency]."
+        ),
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path(
+        "results/clickmaps"
+    ),
+    n_splits: Annotated[int, typer.Option(help="Split halves for the human ceiling.")] = 50,
+    seed: Annotated[int, typer.Option(help="Seed of splits, floor and bootstrap.")] = 0,
+) -> None:
+    """Align model feature-importance maps with the human maps: tables and figures."""
+    model, method = model or ["efficientnet_lite0"], method or ["saliency"]
+    with _user_errors():
+        from psychoalign.clickme import align_clickmaps
+
+        with _progress(len(model) * len(method)) as step:
+            summary = align_clickmaps(
+                maps, model, out, methods=method, n_splits=n_splits, seed=seed, progress=step
+            )
+    table = Table(title=f"ClickMe alignment ({out})")
+    for column in ("model", "method", "images", "ρ", "ceiling", "floor", "score"):
+        table.add_column(column)
+    for row in summary.itertuples(index=False):
+        table.add_row(
+            row.model,
+            row.method,
+            str(row.n_images),
+            f"{row.spearman:.3f}",
+            f"{row.ceiling:.3f}",
+            f"{row.floor:.3f}",
+            f"{row.score:.3f}",
+        )
+    Console().print(table)
+
+
+metamers_app = typer.Typer(
+    help="Model metamers: synthesis, validation, metamer stimulus sets.",
+    invoke_without_command=True,
+)
+app.add_typer(metamers_app, name="metamers")
+
+
+@metamers_app.callback()
+def metamers(
+    ctx: typer.Context,
+    model: Annotated[str, typer.Option(help="Model whose metamers are made.")] = (
+        "efficientnet_lite0"
+    ),
+    layers: Annotated[
+        str | None, typer.Option(help="Comma-separated layer names ('models layers' lists them).")
+    ] = None,
+    stimuli: Annotated[
+        Path | None, typer.Option(help="Stimulus set of natural images (or a bundled name).")
+    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Folder of the new set.")] = None,
+    steps: Annotated[int, typer.Option(help="Optimisation steps in all (over --rounds).")] = 24000,
+    rounds: Annotated[int, typer.Option(help="Rounds; the step size halves after each.")] = 8,
+    step_size: Annotated[float, typer.Option(help="Initial step size η₀.")] = 1.0,
+    images: Annotated[int | None, typer.Option(help="Only the first N images.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the initial noise.")] = 0,
+    mapping: Annotated[str, typer.Option(help="Decision mapping for validation.")] = (
+        "imagenet-16"
+    ),
+) -> None:
+    """Synthesise metamers of natural images at each layer and write a metamer stimulus set.
+
+    The set has condition 'natural' or the layer name; validation.csv, losses.csv and
+    null.csv are written beside the manifest. 'psychoalign metamers show DIR' draws it.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    if layers is None or stimuli is None or out is None:
+        console.print(
+            "[bold red]error:[/] --layers, --stimuli and --out are required "
+            "(or use 'psychoalign metamers show DIR').",
+            highlight=False,
+        )
+        raise typer.Exit(_USAGE_ERROR)
+    with _user_errors():
+        from psychoalign.stimuli.metamers import make_metamer_set
+
+        if steps < rounds:
+            raise StimulusSetError(f"--steps: {steps} is fewer than --rounds ({rounds}).")
+        made, validation, _ = make_metamer_set(
+            _source_set(str(stimuli)),
+            model,
+            [layer.strip() for layer in layers.split(",") if layer.strip()],
+            out,
+            images=images,
+            rounds=rounds,
+            steps_per_round=steps // rounds,
+            step_size=step_size,
+            seed=seed,
+            mapping=mapping,
+            progress=True,
+        )
+    table = Table(title=f"Metamers ({made.path})")
+    for column in ("layer", "metamers", "valid", "same decision", "median ρ", "null max"):
+        table.add_column(column)
+    for layer, rows in validation.groupby("layer", sort=False):
+        table.add_row(
+            str(layer),
+            str(len(rows)),
+            str(int(rows["valid"].sum())),
+            str(int(rows["same_decision"].sum())),
+            f"{rows['spearman'].median():.3f}",
+            f"{rows['null_max'].max():.3f}",
+        )
+    Console().print(table)
+
+
+@metamers_app.command("show")
+def metamers_show(
+    folder: Annotated[Path, typer.Argument(help="Metamer stimulus set.")],
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Figure path (no suffix).")] = (
+        None
+    ),
+    max_images: Annotated[int, typer.Option(help="Rows at most.")] = 8,
+) -> None:
+    """Draw each natural image beside its metamers, one column per layer."""
+    with _user_errors():
+        from psychoalign.plots.metamers import metamer_grid
+
+        metamer_set = StimulusSet.open(folder)
+        target = out or folder.parent / f"{folder.name}-grid"
+        metamer_grid(metamer_set, target, max_images=max_images)
+    typer.echo(f"{target}.png")
+
+
 def main() -> None:
     """Entry point of the ``psychoalign`` console script."""
     app(prog_name="psychoalign")

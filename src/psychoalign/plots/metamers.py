@@ -19,7 +19,7 @@ from psychoalign.plots._figure import (
     save_figure,
 )
 
-__all__ = ["metamer_recognisability_plot"]
+__all__ = ["metamer_grid", "metamer_recognisability_plot"]
 
 
 def metamer_recognisability_plot(
@@ -105,6 +105,84 @@ def metamer_recognisability_plot(
             "layer. Vermillion: humans, mean over participants with a 95 % bootstrap "
             "interval over participants; other lines: model observers with Wilson "
             "intervals; dashed: chance."
+        ),
+        record=record,
+    )
+
+
+def metamer_grid(
+    stimuli: Any,
+    out: str | os.PathLike[str],
+    *,
+    natural: str = "natural",
+    max_images: int = 8,
+    record: Mapping[str, Any] | None = None,
+) -> pd.DataFrame:
+    """Each natural image beside its metamers, one column per layer (early to late).
+
+    Parameters
+    ----------
+    stimuli
+        A metamer stimulus set (:class:`psychoalign.stimuli.StimulusSet`) whose manifest
+        has ``condition`` = ``natural`` or a layer name, and optionally ``valid``.
+    out
+        Path of the figure without suffix.
+    natural
+        The condition label of the natural images.
+    max_images
+        Rows shown at most (the first natural images of the manifest).
+    record
+        Provenance stored in the JSON sidecar.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``image, condition, stimulus, valid``: the stimuli shown; failed metamers are
+        framed in grey and marked "failed".
+    """
+    manifest = stimuli.manifest
+    check_columns(manifest, ["stimulus", "image", "condition"], "manifest")
+    conditions = list(dict.fromkeys(manifest["condition"]))
+    layers = [c for c in conditions if c != natural]
+    columns = [natural, *layers] if natural in conditions else layers
+    images = list(dict.fromkeys(manifest["image"]))[:max_images]
+    figure, axes = new_figure(
+        len(images) * len(columns), max_columns=len(columns), height=7.2 / len(columns)
+    )
+    axes = axes.reshape(len(images), len(columns))
+    by_key = manifest.set_index(["image", "condition"])
+    rows = []
+    for i, image in enumerate(images):
+        for j, condition in enumerate(columns):
+            ax = axes[i, j]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if i == 0:
+                ax.set_title(condition, fontsize=6)
+            if (image, condition) not in by_key.index:
+                ax.set_visible(False)
+                continue
+            entry = by_key.loc[(image, condition)]
+            entry = entry.iloc[0] if isinstance(entry, pd.DataFrame) else entry
+            valid = str(entry.get("valid", True)) in ("True", "true", "1")
+            ax.imshow(stimuli.load(entry["stimulus"]))
+            if not valid:
+                ax.set_xlabel("failed", fontsize=5, color="0.4")
+                for spine in ax.spines.values():
+                    spine.set_visible(True)
+                    spine.set_color("0.6")
+            rows.append((image, condition, entry["stimulus"], valid))
+        axes[i, 0].set_ylabel(image, fontsize=5)
+    table = pd.DataFrame(rows, columns=["image", "condition", "stimulus", "valid"])
+    return save_figure(
+        figure,
+        table,
+        out,
+        title="Natural images and their model metamers",
+        caption=(
+            "Each row: a natural image and the metamers synthesised to match its "
+            "activations at each layer, early to late; 'failed': the metamer did not pass "
+            "validation (same decision and activation match above the null)."
         ),
         record=record,
     )
