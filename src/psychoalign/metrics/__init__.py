@@ -5,6 +5,16 @@ The analysis side: imports only :mod:`psychoalign.trials`, numpy, scipy and pand
 
 from psychoalign.metrics.accuracy import accuracy
 from psychoalign.metrics.benchmark import MODEL_VS_HUMAN_EXCLUDED_CONDITIONS, benchmark
+from psychoalign.metrics.clickmaps import (
+    ClickMaps,
+    alignment,
+    alignment_summary,
+    build_maps,
+    click_table,
+    disc_kernel,
+    spearman_maps,
+    top_fraction_overlap,
+)
 from psychoalign.metrics.error_consistency import error_consistency
 from psychoalign.metrics.image_level import image_accuracy_correlation
 from psychoalign.metrics.metamers import metamer_recognisability
@@ -20,14 +30,22 @@ __all__ = [
     "BEHAVIOURAL_METRICS",
     "MODEL_VS_HUMAN_EXCLUDED_CONDITIONS",
     "PRESETS",
+    "ClickMaps",
     "accuracy",
+    "alignment",
+    "alignment_summary",
     "behavioural_consistency",
     "behavioural_signature",
     "benchmark",
+    "build_maps",
+    "click_table",
     "comparison_tables",
     "cue_conflict_categories",
+    "disc_kernel",
     "error_consistency",
     "image_accuracy_correlation",
     "metamer_recognisability",
     "shape_bias",
+    "spearman_maps",
+    "top_fraction_overlap",
 ]

@@ -176,15 +176,15 @@ def clickmap_scores(
     x = np.arange(len(table))
     for position, row in zip(x, table.itertuples(index=False), strict=True):
         error = [[row.spearman - row.spearman_ci_low], [row.spearman_ci_high - row.spearman]]
-        ax.bar(position, row.spearman, width=0.7, color=colours[row.label], label=row.label)
+        ax.bar(position, row.spearman, width=0.7, color=colours[row.label])
         ax.errorbar(position, row.spearman, yerr=error, color="0.2", linewidth=0.8, capsize=2)
         ax.text(position, row.spearman_ci_high + 0.02, f"{row.score:.2f}", ha="center", fontsize=5)
     ceiling, floor = float(table["ceiling"].mean()), float(table["floor"].mean())
     ax.axhline(ceiling, color=HUMAN_COLOUR, linewidth=1.0, label="human ceiling")
     ax.axhline(floor, color="0.5", linewidth=0.8, linestyle="--", label="floor (other images)")
     ax.set_xticks(x, table["label"], rotation=30, ha="right")
-    ax.set_ylabel("Spearman ρ with human maps")
-    ax.set_ylim(min(0.0, float(table["spearman_ci_low"].min()) - 0.05), 1.0)
+    ax.set_ylabel("Spearman ρ")
+    ax.set_ylim(min(0.0, floor, float(table["spearman_ci_low"].min())) - 0.05, 1.02)
     legend_below(figure, [ax])
     return save_figure(
         figure,
