@@ -152,3 +152,33 @@ def test_too_slow_answers_are_na_with_feedback_and_pages_frame_the_session(run_l
     for page in ("instructions", "break", "feedback"):  # white text on the grey background
         pixels = np.asarray(Image.open(screens / f"{page}.png").convert("L"))
         assert (pixels > 200).sum() > 50, page
+
+
+def test_a_metamer_set_runs_through_metamer_recognition(run_lab, tmp_path, fast_config):
+    """The CLI makes a (short) metamer set; the model observer runs the experiment on it."""
+    from psychoalign.stimuli import StimulusSet
+
+    made = CliRunner().invoke(
+        app,
+        [
+            *("metamers", "--layers", "_blocks.1", "--stimuli", "silhouette", "--images", "3"),
+            *("--steps", "40", "--rounds", "4", "--out", str(tmp_path / "metamers")),
+        ],
+    )
+    assert made.exit_code == 0, made.output
+    metamers = StimulusSet.open(tmp_path / "metamers")
+    assert sorted(set(metamers.conditions)) == ["_blocks.1", "natural"]
+    assert (tmp_path / "metamers" / "validation.csv").is_file()
+    shown = CliRunner().invoke(app, ["metamers", "show", str(tmp_path / "metamers")])
+    assert shown.exit_code == 0, shown.output
+    result = run_lab(
+        "metamer_recognition",
+        *("--participant", "12", "--simulate", "model:efficientnet_lite0"),
+        *("--stimuli", str(metamers.path), "--data-dir", str(tmp_path / "data")),
+        *("--config", str(fast_config), "--trials", "4"),
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    trials = read_trials(tmp_path / "data" / "metamer_recognition")
+    valid = metamers.manifest[metamers.manifest["valid"].astype(str) == "True"]
+    assert set(trials.stimulus) <= set(valid.stimulus)  # failed metamers are left out
+    assert trials.condition.isin(["natural", "_blocks.1"]).all()
