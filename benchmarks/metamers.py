@@ -14,10 +14,20 @@ preprocessing, frozen with `plenoptic.remove_grad`. Timings include building the
 plenoptic as usual NCHW tensors.
 
 Prints steps per second of both, their ratio (target >= 2x on the CPU) and the final
-normalised losses side by side (they agree to float rounding: same procedure). The default
-300 steps (3 rounds x 100, eta0 = 1) keep the run to about 2-3 minutes on 2 cores; the full
-schedule of Feather et al. (2023) is 24,000 steps. `python benchmarks/metamers.py --steps N`
-changes the step count (split into 3 rounds), `--layer NAME` the layer.
+normalised losses side by side (they agree to float rounding: same procedure). Both runs
+alternate `--repeats` times (default 2) and the best time of each counts, so that other
+jobs on the machine slow both alike. The default 120 steps (3 rounds x 40, eta0 = 1) keep
+the run to about 2 minutes on 2 free cores; the full schedule of Feather et al. (2023) is
+24,000 steps. `--steps N` changes the step count (split into 3 rounds), `--layer NAME` the
+layer, `--threads N` torch's CPU threads (on a shared machine 1 thread gives steadier
+numbers: 2-thread OpenMP steps slow down several-fold whenever another process holds a
+core).
+
+On the CPU our `Metamer` runs its images one per forward/backward pass (`CPU_BATCH_SIZE`):
+a convolution costs the same per image in any batch there, and larger batches only leave
+the cache. Its speed over plenoptic comes from channels-last pixels (our images are
+(n, h, w, 3) already), batch norms folded into the convolutions, and a lean loop; on a GPU
+the 16 images go through the network in one pass.
 """
 
 from __future__ import annotations
@@ -100,8 +110,12 @@ def plenoptic_metamers(model, layer, images, initial, rounds, steps_per_round, s
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--layer", default="_blocks.1")
-    parser.add_argument("--steps", type=int, default=300)
+    parser.add_argument("--steps", type=int, default=120)
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=None)
     arguments = parser.parse_args()
+    if arguments.threads:
+        torch.set_num_threads(arguments.threads)
     rounds, step_size = 3, 1.0
     steps_per_round = max(1, arguments.steps // rounds)
     total = rounds * steps_per_round
@@ -110,23 +124,25 @@ def main() -> None:
     names = edge.manifest.stimulus.iloc[::10].tolist()  # 16 images, one per category
     images = np.stack([edge.load(name) for name in names]).astype(np.float32)
 
-    start = time.perf_counter()
-    ours = Metamer(model, arguments.layer, images, seed=0, device="cpu")
-    ours.synthesize(rounds, steps_per_round, step_size, progress=False)
-    ours_time = time.perf_counter() - start
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # plenoptic's notes on untested shapes
+    ours_time = theirs_time = float("inf")
+    for _ in range(arguments.repeats):  # alternated, best of each: other jobs hit both alike
         start = time.perf_counter()
-        theirs = plenoptic_metamers(
-            model, arguments.layer, images, ours.initial, rounds, steps_per_round, step_size
-        )
-        theirs_time = time.perf_counter() - start
+        ours = Metamer(model, arguments.layer, images, seed=0, device="cpu")
+        ours.synthesize(rounds, steps_per_round, step_size, progress=False)
+        ours_time = min(ours_time, time.perf_counter() - start)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # plenoptic's notes on shapes
+            start = time.perf_counter()
+            theirs = plenoptic_metamers(
+                model, arguments.layer, images, ours.initial, rounds, steps_per_round, step_size
+            )
+            theirs_time = min(theirs_time, time.perf_counter() - start)
 
     ours_rate, theirs_rate = total / ours_time, total / theirs_time
     print(
         f"metamers, 16 images x {total} steps at {arguments.layer} of efficientnet_lite0 "
-        f"(CPU, {torch.get_num_threads()} threads): batched Metamer {ours_rate:.2f} steps/s "
+        f"(CPU, {torch.get_num_threads()} threads, best of {arguments.repeats}): batched "
+        f"Metamer {ours_rate:.2f} steps/s "
         f"({ours_time:.1f} s) vs plenoptic one image at a time {theirs_rate:.2f} steps/s "
         f"({theirs_time:.1f} s) = {ours_rate / theirs_rate:.2f}x",
         flush=True,

@@ -330,3 +330,8 @@ def test_bad_schedules_and_arguments_are_refused(model, naturals, edge, tmp_path
     with pytest.raises(StimulusSetError, match=r"^images: 0 must be between 1 and the 160"):
         make_metamer_set(edge, model, [LAYER], tmp_path / "x", images=0, progress=False)
     assert not (tmp_path / "x").exists()
+    (tmp_path / "taken").mkdir()
+    with pytest.raises(StimulusSetError, match=r"taken: already exists; choose another"):
+        make_metamer_set(edge, model, [LAYER], tmp_path / "taken", progress=False)
+    with pytest.raises(StimulusSetError, match=r"^seed: -1 must be a whole number of at least 0"):
+        Metamer(model, LAYER, naturals[:1], seed=-1)
