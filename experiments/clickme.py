@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from psychoalign.lab.paradigm import planned_trial
+
 RT_REFERENCE = "image onset"
 COLUMNS = [
     "clicks",
@@ -46,18 +48,7 @@ def plan(
 ) -> list[dict]:
     """Every stimulus once, shuffled."""
     manifest = stimuli.manifest.iloc[rng.permutation(len(stimuli))]
-    return [
-        {
-            "stimulus": row.stimulus,
-            "image": row.image,
-            "condition": row.condition,
-            "category": row.category,
-            "trial_type": "main",
-            "block": 1,
-            "seed": int(rng.integers(2**31)),
-        }
-        for row in manifest.itertuples(index=False)
-    ]
+    return [planned_trial(row, rng) for row in manifest.itertuples(index=False)]
 
 
 def initial_state(completed: Any) -> dict[str, Any]:

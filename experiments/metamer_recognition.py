@@ -15,13 +15,14 @@ from typing import Any
 
 import numpy as np
 
+from psychoalign.lab.paradigm import icon_categories, planned_trial, presentation_record
+
 RT_REFERENCE = "response screen onset"
 COLUMNS = ["metamer_model"]
 
 
-def response_categories(config: dict[str, Any], stimuli: Any) -> list[str]:
-    """The categories on the response screen."""
-    return [category for row in config["response"]["icons"] for category in row]
+#: The categories on the response screen.
+response_categories = icon_categories
 
 
 def plan(
@@ -51,16 +52,9 @@ def plan(
 
 
 def _trial(row: Any, kind: str, rng: np.random.Generator) -> dict[str, Any]:
-    return {
-        "stimulus": row.stimulus,
-        "image": row.image,
-        "condition": row.condition,
-        "category": row.category,
-        "trial_type": kind,
-        "block": 1,
-        "metamer_model": str(getattr(row, "model", "") or ""),
-        "seed": int(rng.integers(2**31)),
-    }
+    return planned_trial(
+        row, rng, trial_type=kind, metamer_model=str(getattr(row, "model", "") or "")
+    )
 
 
 def present(lab: Any, trial: dict[str, Any]) -> dict[str, Any]:
@@ -76,15 +70,7 @@ def present(lab: Any, trial: dict[str, Any]) -> dict[str, Any]:
         "response": answer.response,
         "rt": answer.rt,
         "response_raw": answer.raw,
-        "fixation_frames": fixation.frames,
-        "stim_frames": shown.frames,
-        "isi_frames": 0,
-        "mask_frames": mask.frames,
-        "dropped_frames": fixation.dropped + shown.dropped + mask.dropped,
-        "onset_s": shown.onset,
-        "mask_onset_s": mask.onset,
-        "response_onset_s": answer.onset,
-        "stimulus_duration_s": mask.onset - shown.onset,
+        **presentation_record(shown, mask, answer.onset, fixation=fixation),
     }
 
 

@@ -16,14 +16,15 @@ from typing import Any
 
 import numpy as np
 
+from psychoalign.lab.paradigm import icon_categories, planned_trial, presentation_record
+
 #: Reaction times are measured from the onset of the response screen.
 RT_REFERENCE = "response screen onset"
 COLUMNS = ["first_in_block"]
 
 
-def response_categories(config: dict[str, Any], stimuli: Any) -> list[str]:
-    """The categories on the response screen."""
-    return [category for row in config["response"]["icons"] for category in row]
+#: The categories on the response screen.
+response_categories = icon_categories
 
 
 def plan(
@@ -41,16 +42,7 @@ def plan(
     rows = rows.iloc[rng.permutation(len(rows))]
     block = int(config.get("block_size", len(rows)))
     return [
-        {
-            "stimulus": row.stimulus,
-            "image": row.image,
-            "condition": row.condition,
-            "category": row.category,
-            "trial_type": "main",
-            "block": position // block + 1,
-            "first_in_block": position % block == 0,
-            "seed": int(rng.integers(2**31)),
-        }
+        planned_trial(row, rng, block=position // block + 1, first_in_block=position % block == 0)
         for position, row in enumerate(rows.itertuples(index=False))
     ]
 
@@ -58,12 +50,11 @@ def plan(
 def present(lab: Any, trial: dict[str, Any]) -> dict[str, Any]:
     """One trial; returns the response and the presentation record."""
     frames = lab.frames
-    dropped = 0
-    fixation_frames = frames["block_fixation"] if trial["first_in_block"] else 0
-    if fixation_frames:
-        dropped += lab.display.show(
-            [lab.fixation()], fixation_frames, screenshot="fixation"
-        ).dropped
+    fixation = (
+        lab.display.show([lab.fixation()], frames["block_fixation"], screenshot="fixation")
+        if trial["first_in_block"] and frames["block_fixation"]
+        else None
+    )
     image = lab.image(trial["stimulus"])
     shown = lab.present_stimulus(image, frames["stimulus"])
     blank = lab.display.show([], int(lab.config.get("blank_frames", 1)))
@@ -77,15 +68,7 @@ def present(lab: Any, trial: dict[str, Any]) -> dict[str, Any]:
         "response": answer.response,
         "rt": answer.rt,
         "response_raw": answer.raw,
-        "fixation_frames": fixation_frames,
-        "stim_frames": shown.frames,
-        "isi_frames": blank.frames,
-        "mask_frames": mask.frames,
-        "dropped_frames": dropped + shown.dropped + blank.dropped + mask.dropped,
-        "onset_s": shown.onset,
-        "mask_onset_s": mask.onset,
-        "response_onset_s": answer.onset,
-        "stimulus_duration_s": (blank.onset if blank.frames else mask.onset) - shown.onset,
+        **presentation_record(shown, mask, answer.onset, fixation=fixation, blank=blank),
     }
 
 

@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from psychoalign.lab.paradigm import planned_trial, presentation_record
+
 RT_REFERENCE = "image onset"
 COLUMNS = ["fixation_fraction", "too_slow"]
 
@@ -39,16 +41,7 @@ def plan(
         )
     manifest = stimuli.manifest.iloc[rng.permutation(len(stimuli))]
     return [
-        {
-            "stimulus": row.stimulus,
-            "image": row.image,
-            "condition": row.condition,
-            "category": row.category,
-            "trial_type": "main",
-            "block": 1,
-            "fixation_fraction": float(rng.random()),
-            "seed": int(rng.integers(2**31)),
-        }
+        planned_trial(row, rng, fixation_fraction=float(rng.random()))
         for row in manifest.itertuples(index=False)
     ]
 
@@ -78,15 +71,7 @@ def present(lab: Any, trial: dict[str, Any]) -> dict[str, Any]:
         "rt": float("nan") if too_slow else answer.rt,
         "response_raw": "" if too_slow else answer.raw,
         "too_slow": too_slow,
-        "fixation_frames": fixation.frames,
-        "stim_frames": shown.frames,
-        "isi_frames": blank.frames,
-        "mask_frames": mask.frames,
-        "dropped_frames": fixation.dropped + shown.dropped + blank.dropped + mask.dropped,
-        "onset_s": shown.onset,
-        "mask_onset_s": mask.onset,
-        "response_onset_s": shown.onset,
-        "stimulus_duration_s": (blank.onset if blank.frames else mask.onset) - shown.onset,
+        **presentation_record(shown, mask, shown.onset, fixation=fixation, blank=blank),
     }
 
 
