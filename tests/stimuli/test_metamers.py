@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -277,7 +279,9 @@ def test_make_metamer_set_writes_a_verifiable_set_with_flags(tmp_path, model, ed
     assert losses.columns.tolist() == ["stimulus", "layer", "step", "loss"]
     assert losses.step.unique().tolist() == [0, 1, 2, 3]  # 3 steps, then after the last
     assert made.info["made_with"]["layers"] == ["_blocks.0", LAYER]
-    assert made.info["made_with"]["files"] == ["validation.csv", "losses.csv", "null.csv"]
+    assert list(made.info["files"]) == ["validation.csv", "losses.csv", "null.csv"]
+    for file, digest in made.info["files"].items():
+        assert hashlib.sha256((made.path / file).read_bytes()).hexdigest() == digest
     pixels = read_image(made.file(f"{LAYER}/bear/bear1.png"))
     assert pixels.shape == (224, 224, 3)
 

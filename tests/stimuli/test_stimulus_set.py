@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -149,6 +150,30 @@ def test_an_interrupted_build_leaves_no_half_set(tmp_path, edge):
                 row.path.read_bytes(),
             )
     assert list(tmp_path.iterdir()) == []
+
+
+def test_files_beside_the_manifest_are_recorded_with_their_checksums(tmp_path, edge):
+    row = next(iter(edge))
+    table = b"stimulus,valid\noven/oven1.png,True\n"
+    with SetWriter(tmp_path / "made") as writer:
+        writer.add(
+            {
+                "stimulus": row.stimulus,
+                "image": row.image,
+                "category": row.category,
+                "condition": "0",
+            },
+            row.path.read_bytes(),
+        )
+        for refused in ["manifest.csv", "../outside.csv", "tables/valid.csv", row.stimulus]:
+            with pytest.raises(StimulusSetError, match="cannot be added beside the manifest"):
+                writer.add_file(refused, table)
+        assert writer.add_file("valid.csv", table) == hashlib.sha256(table).hexdigest()
+        made = writer.commit({})
+    assert (made.path / "valid.csv").read_bytes() == table
+    assert made.info["files"] == {"valid.csv": hashlib.sha256(table).hexdigest()}
+    assert made.manifest.stimulus.tolist() == [row.stimulus] and made.verify().empty
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["made"]
 
 
 def test_verify_lists_missing_and_altered_files(tmp_path, edge):

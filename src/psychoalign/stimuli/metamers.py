@@ -1261,7 +1261,6 @@ def make_metamer_set(
             "null_pairs": len(nulls[0]),
             "null_images": len(null_rows),
             "losses_every": LOSSES_EVERY if total > LOSSES_ALL_UP_TO else 1,
-            "files": ["validation.csv", "losses.csv", "null.csv"],
             "torch": torch.__version__,
         },
         "seed": seed,
@@ -1303,14 +1302,11 @@ def make_metamer_set(
                     },
                     encode_png(pixels),
                 )
-        # Not stimuli: beside the manifest, which does not list them (SetWriter has no
-        # public hook for extra files, so they go into its staging folder before commit).
-        staging = writer._staging
         for file, table in (
             ("validation.csv", validation),
             ("losses.csv", losses),
             ("null.csv", null_table),
         ):
-            (staging / file).write_bytes(_csv_bytes(table))
+            writer.add_file(file, _csv_bytes(table))
         made = writer.commit(info)
     return made, validation, losses

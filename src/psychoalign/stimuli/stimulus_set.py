@@ -476,9 +476,9 @@ class StimulusSet:
 class SetWriter:
     """Build a stimulus set in a hidden folder next to ``target``, then rename it into place.
 
-    Use as a context manager: :meth:`add` each image with its manifest row, then
-    :meth:`commit`. Leaving the block without committing (an error, Ctrl-C) removes the
-    partial build.
+    Use as a context manager: :meth:`add` each image with its manifest row, optionally
+    :meth:`add_file` tables that describe the set, then :meth:`commit`. Leaving the block
+    without committing (an error, Ctrl-C) removes the partial build.
     """
 
     def __init__(self, target: str | os.PathLike[str], *, overwrite: bool = False):
@@ -494,6 +494,7 @@ class SetWriter:
             tempfile.mkdtemp(prefix=f".{self.target.name}.building-", dir=self.target.parent)
         )
         self._rows: list[dict[str, Any]] = []
+        self._files: dict[str, str] = {}
         self._committed = False
 
     def __enter__(self) -> SetWriter:
@@ -518,6 +519,28 @@ class SetWriter:
         self._rows.append({**row, "sha256": digest})
         return digest
 
+    def add_file(self, name: str, data: bytes) -> str:
+        """Write a file that is not a stimulus (e.g. a table of how the set was made).
+
+        It goes beside the manifest, which does not list it; ``stimulus_set.json`` records
+        it under ``files`` with its SHA-256. Returns the SHA-256.
+        """
+        path = PurePosixPath(name)
+        if (
+            path.is_absolute()
+            or ".." in path.parts
+            or len(path.parts) != 1
+            or name in (MANIFEST_FILE, INFO_FILE)
+            or any(row["stimulus"] == name for row in self._rows)
+        ):
+            raise StimulusSetError(
+                f"{self.target}: '{name}' cannot be added beside the manifest; give a plain "
+                f"file name other than {MANIFEST_FILE}, {INFO_FILE} and the stimuli."
+            )
+        (self._staging / name).write_bytes(data)
+        self._files[name] = _sha256(data)
+        return self._files[name]
+
     def commit(self, info: dict[str, Any]) -> StimulusSet:
         """Write ``manifest.csv`` and ``stimulus_set.json`` and move the set into place."""
         manifest = pd.DataFrame(self._rows)
@@ -530,6 +553,7 @@ class SetWriter:
             **info,
             "n_stimuli": len(manifest),
             "checksum": _sha256(manifest_data),
+            **({"files": dict(self._files)} if self._files else {}),
             "psychoalign_version": _version(),
             "created": _datetime.datetime.now(_datetime.timezone.utc).isoformat(timespec="seconds"),
         }
