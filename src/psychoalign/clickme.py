@@ -25,7 +25,7 @@ from psychoalign.metrics.clickmaps import (
 )
 from psychoalign.provenance import provenance, write_outputs
 from psychoalign.stimuli import StimulusSet
-from psychoalign.trials import TrialDataError, read_trials
+from psychoalign.trials import TrialDataError, find_trial_files, read_trials
 
 __all__ = ["align_clickmaps", "build_clickmaps"]
 
@@ -42,14 +42,6 @@ def _stimulus_sets(trial_files: Sequence[Path]) -> set[tuple[str, str]]:
             if "path" in record:
                 sets.add((record["path"], record.get("checksum", "")))
     return sets
-
-
-def _trial_files(paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
-    files = []
-    for path in map(Path, paths):
-        found = sorted(path.rglob("*.csv")) if path.is_dir() else [path]
-        files += [f for f in found if not f.stem.endswith(("_practice", "probabilities"))]
-    return files
 
 
 def build_clickmaps(
@@ -76,7 +68,7 @@ def build_clickmaps(
     min_participants, min_clicks, blur_diameter
         See :func:`psychoalign.metrics.clickmaps.build_maps`.
     """
-    files = _trial_files(trials)
+    files = find_trial_files(trials)
     table = read_trials(files)
     if "clicks" not in table.columns:
         raise TrialDataError(
