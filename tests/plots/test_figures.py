@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -25,6 +26,9 @@ def _written(stem) -> pd.DataFrame:
         assert path.is_file() and path.stat().st_size > 0, path
     sidecar = json.loads(stem.with_name(f"{stem.name}.json").read_text())
     assert sidecar["title"] and sidecar["caption"] and sidecar["size_inches"][0] in (3.5, 7.2)
+    # every text at the house sizes (7 pt, ticks and legends 6 pt), none at matplotlib's
+    sizes = re.findall(r"font-size: ([\d.]+)px", stem.with_name(f"{stem.name}.svg").read_text())
+    assert sizes and {float(size) for size in sizes} <= {6.0, 7.0}
     return pd.read_csv(
         stem.with_name(f"{stem.name}.csv"),
         keep_default_na=False,

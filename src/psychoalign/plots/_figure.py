@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import matplotlib as mpl
 import numpy as np
@@ -40,6 +41,26 @@ STYLE = {
     "svg.fonttype": "none",
     "pdf.fonttype": 42,
 }
+
+
+_Parameters = ParamSpec("_Parameters")
+_Result = TypeVar("_Result")
+
+
+def styled(plot: Callable[_Parameters, _Result]) -> Callable[_Parameters, _Result]:
+    """Run a plotting function under the house style.
+
+    Matplotlib fixes a text's size when the text is made, so titles, legends and
+    annotations drawn after :func:`new_figure` returned would otherwise take the default
+    sizes (12 pt titles, 10 pt legends) instead of :data:`STYLE`'s.
+    """
+
+    @functools.wraps(plot)
+    def drawn(*args: _Parameters.args, **kwargs: _Parameters.kwargs) -> _Result:
+        with mpl.rc_context(STYLE):
+            return plot(*args, **kwargs)
+
+    return drawn
 
 
 def new_figure(

@@ -16,11 +16,13 @@ from psychoalign.plots._figure import (
     model_colours,
     new_figure,
     save_figure,
+    styled,
 )
 
 __all__ = ["consistency_bars", "consistency_vs_accuracy"]
 
 
+@styled
 def consistency_bars(
     consistency: pd.DataFrame,
     out: str | os.PathLike[str],
@@ -154,6 +156,7 @@ def consistency_bars(
     )
 
 
+@styled
 def consistency_vs_accuracy(
     benchmark: pd.DataFrame,
     out: str | os.PathLike[str],

@@ -17,6 +17,7 @@ from psychoalign.plots._figure import (
     model_colours,
     new_figure,
     save_figure,
+    styled,
 )
 
 __all__ = ["clickmap_grid", "clickmap_scores"]
@@ -28,6 +29,7 @@ def _normalised(heatmap: np.ndarray) -> np.ndarray:
     return np.zeros_like(heatmap, dtype=float) if high <= low else (heatmap - low) / (high - low)
 
 
+@styled
 def clickmap_grid(
     images: np.ndarray,
     names: Sequence[str],
@@ -126,6 +128,7 @@ def clickmap_grid(
     )
 
 
+@styled
 def clickmap_scores(
     summary: pd.DataFrame,
     out: str | os.PathLike[str],

@@ -18,6 +18,7 @@ from psychoalign.plots._figure import (
     new_figure,
     ordered_levels,
     save_figure,
+    styled,
 )
 
 __all__ = ["accuracy_by_level", "error_consistency_by_level"]
@@ -46,6 +47,7 @@ def _band_and_lines(
     ax.set_xlim(-0.3, max(len(position) - 0.7, 0.3))
 
 
+@styled
 def accuracy_by_level(
     accuracy: pd.DataFrame,
     out: str | os.PathLike[str],
@@ -159,6 +161,7 @@ def accuracy_by_level(
     )
 
 
+@styled
 def error_consistency_by_level(
     kappa: pd.DataFrame,
     out: str | os.PathLike[str],

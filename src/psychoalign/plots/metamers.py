@@ -17,11 +17,15 @@ from psychoalign.plots._figure import (
     model_colours,
     new_figure,
     save_figure,
+    styled,
 )
 
 __all__ = ["metamer_grid", "metamer_recognisability_plot"]
 
+_DODGE = 0.08  # x offset between model observers, in layer positions
 
+
+@styled
 def metamer_recognisability_plot(
     table: pd.DataFrame,
     out: str | os.PathLike[str],
@@ -50,7 +54,8 @@ def metamer_recognisability_plot(
     Notes
     -----
     Humans (vermillion) are the mean over participants with a bootstrap interval over
-    participants (shaded); each model observer is a line with Wilson intervals. The x axis
+    participants (shaded); each model observer is a line with Wilson intervals, the
+    observers slightly apart along x so that equal accuracies stay visible. The x axis
     runs from the natural images through the layers, early to late, as in Feather et al.
     (2023), Fig. 2.
 
@@ -71,13 +76,16 @@ def metamer_recognisability_plot(
     for ax, model in zip(axes, models, strict=True):
         data = table[table["metamer_model"] == model]
         labels = data.drop_duplicates("position").sort_values("position")
+        observers = sorted(set(data["group"]) - {HUMANS})
         for group, rows in data.groupby("group"):
             rows = rows.sort_values("position")
-            x = rows["position"].to_numpy()
+            x = rows["position"].to_numpy(dtype=float)
             if group == HUMANS:
                 ax.fill_between(x, rows["ci_low"], rows["ci_high"], color=HUMAN_COLOUR, alpha=0.2)
                 ax.plot(x, rows["accuracy"], "o-", color=HUMAN_COLOUR, label=HUMANS)
             else:
+                # side by side, so that observers with equal accuracies stay visible
+                x += _DODGE * (observers.index(group) - (len(observers) - 1) / 2)
                 error = [rows["accuracy"] - rows["ci_low"], rows["ci_high"] - rows["accuracy"]]
                 ax.errorbar(
                     x,
@@ -110,6 +118,7 @@ def metamer_recognisability_plot(
     )
 
 
+@styled
 def metamer_grid(
     stimuli: Any,
     out: str | os.PathLike[str],

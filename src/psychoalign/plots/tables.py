@@ -18,6 +18,7 @@ from psychoalign.plots._figure import (
     model_colours,
     new_figure,
     save_figure,
+    styled,
 )
 from psychoalign.trials import TrialDataError
 
@@ -34,6 +35,7 @@ def _confusion(trials: pd.DataFrame, categories: Sequence[str]) -> np.ndarray:
         return counts.to_numpy(float) / totals[:, None]
 
 
+@styled
 def confusion_matrices(
     trials: pd.DataFrame,
     out: str | os.PathLike[str],
@@ -120,6 +122,7 @@ def confusion_matrices(
     )
 
 
+@styled
 def benchmark_table(
     benchmark: pd.DataFrame,
     out: str | os.PathLike[str],
@@ -210,6 +213,7 @@ def benchmark_table(
     )
 
 
+@styled
 def shape_bias_by_category(
     shape_bias: pd.DataFrame,
     out: str | os.PathLike[str],
