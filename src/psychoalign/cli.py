@@ -604,7 +604,8 @@ def metamers(
     if layers is None or stimuli is None or out is None:
         console.print(
             "[bold red]error:[/] --layers, --stimuli and --out are required "
-            "(or use 'psychoalign metamers show DIR').",
+            "(or use 'psychoalign metamers show DIR' or 'psychoalign metamers "
+            "recognisability TRIALS --stimuli DIR').",
             highlight=False,
         )
         raise typer.Exit(_USAGE_ERROR)
@@ -657,6 +658,47 @@ def metamers_show(
         target = out or folder.parent / f"{folder.name}-grid"
         metamer_grid(metamer_set, target, max_images=max_images)
     typer.echo(f"{target}.png")
+
+
+@metamers_app.command("recognisability")
+def metamers_recognisability(
+    trials: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Trial files or folders: metamer_recognition sessions and/or "
+            "'psychoalign evaluate' output on the set."
+        ),
+    ],
+    stimuli: Annotated[Path, typer.Option(help="The metamer stimulus set the trials ran on.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path(
+        "results/metamers"
+    ),
+    include_failed: Annotated[
+        bool, typer.Option(help="Keep metamers that failed validation.")
+    ] = False,
+    n_boot: Annotated[int, typer.Option(help="Bootstrap resamples of participants.")] = 2000,
+    seed: Annotated[int, typer.Option(help="Seed of the bootstrap.")] = 0,
+) -> None:
+    """Recognisability of each model x layer's metamers against natural images: table, figure."""
+    with _user_errors():
+        from psychoalign.pipeline import metamer_recognisability_analysis
+
+        table = metamer_recognisability_analysis(
+            trials, stimuli, out, include_failed=include_failed, n_boot=n_boot, seed=seed
+        )
+    shown = Table(title=f"Metamer recognisability ({out})")
+    for column in ("metamers of", "condition", "observer", "n", "accuracy [CI]", "relative"):
+        shown.add_column(column)
+    for row in table.itertuples(index=False):
+        shown.add_row(
+            row.metamer_model,
+            row.condition,
+            row.group,
+            str(row.n_trials),
+            f"{row.accuracy:.3f} [{row.ci_low:.3f}, {row.ci_high:.3f}]",
+            f"{row.relative_accuracy:.3f}",
+        )
+    Console().print(shown)
 
 
 def main() -> None:

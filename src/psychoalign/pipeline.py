@@ -19,14 +19,19 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from psychoalign import plots
-from psychoalign.metrics import accuracy, comparison_tables, shape_bias
+from psychoalign.metrics import accuracy, comparison_tables, metamer_recognisability, shape_bias
 from psychoalign.provenance import provenance, write_outputs
 from psychoalign.report import build_report
 from psychoalign.stats import mixed_model, psychometric_fit, threshold_comparison
 from psychoalign.stimuli import StimulusSet
 from psychoalign.trials import TrialDataError, find_trial_files, level_values, read_trials
 
-__all__ = ["PipelineResult", "compare_humans_and_models", "curve_trials"]
+__all__ = [
+    "PipelineResult",
+    "compare_humans_and_models",
+    "curve_trials",
+    "metamer_recognisability_analysis",
+]
 
 _STEPS = ("model observers", "comparison tables", "statistics", "figures", "report")
 
@@ -317,3 +322,71 @@ def _summary(tables: Mapping[str, pd.DataFrame], statistics: Mapping[str, pd.Dat
                 f"(range {row.human_min:.3g}–{row.human_max:.3g})."
             )
     return "<p>" + " ".join(sentences) + "</p>" if sentences else ""
+
+
+def metamer_recognisability_analysis(
+    trials: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    metamer_set: StimulusSet | str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    include_failed: bool = False,
+    n_boot: int = 2000,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """How recognisable a metamer set's metamers are to humans and to model observers.
+
+    Parameters
+    ----------
+    trials
+        Trial files or folders: sessions of the ``metamer_recognition`` experiment and
+        model observers' ``psychoalign evaluate`` output on the set (metamers of model A
+        classified by model B).
+    metamer_set
+        The metamer stimulus set (made by ``psychoalign metamers``) the trials were run on.
+    out
+        Results folder.
+    include_failed
+        Keep trials on metamers that failed validation (left out by default, as the
+        experiment leaves them out).
+    n_boot, seed
+        Bootstrap over human participants.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :func:`psychoalign.metrics.metamer_recognisability` of the trials, also written
+        to ``out/metamer_recognisability.csv`` with a JSON sidecar (set checksum, inputs,
+        versions, seed); the figure is ``out/metamer_recognisability_figure`` (PNG, PDF,
+        SVG and the CSV behind it).
+    """
+    stimuli = metamer_set if isinstance(metamer_set, StimulusSet) else StimulusSet.open(metamer_set)
+    stimuli.verify(raise_errors=True)
+    files = find_trial_files(trials)
+    table = metamer_recognisability(
+        read_trials(files),
+        metamer_set=stimuli,
+        include_failed=include_failed,
+        n_boot=n_boot,
+        seed=seed,
+    )
+    record = {
+        "stimulus_set": {
+            "name": stimuli.name,
+            "path": str(stimuli.path),
+            "checksum": stimuli.checksum,
+        },
+        **provenance(files, {"include_failed": include_failed, "n_boot": n_boot, "seed": seed}),
+    }
+    out = Path(out)
+    write_outputs(
+        {"metamer_recognisability": table},
+        out,
+        record,
+        descriptions={
+            "metamer_recognisability": "Accuracy on natural images and on each model x layer's "
+            "metamers per observer group (humans: mean over participants, bootstrap CI; "
+            "models: Wilson CI), and relative to the natural images."
+        },
+    )
+    plots.metamer_recognisability_plot(table, out / "metamer_recognisability_figure", record=record)
+    return table

@@ -54,3 +54,32 @@ def test_a_metamer_model_column_separates_the_models():
     trials["metamer_model"] = np.where(trials.index % 2 == 0, "a", "b")
     table = metamer_recognisability(trials, n_boot=100)
     assert sorted(table.metamer_model.unique()) == ["a", "b"]
+
+
+def _with_stimuli(trials):
+    return trials.assign(stimulus=trials.condition + "/img" + trials.image.astype(str) + ".png")
+
+
+def test_a_metamer_set_names_the_model_and_its_failed_metamers_are_left_out():
+    trials = _with_stimuli(metamer_trials())
+    manifest = trials.drop_duplicates("stimulus")[["stimulus", "condition"]].assign(
+        model="net", valid="True"
+    )
+    manifest.loc[manifest.stimulus == "features.10/img3.png", "valid"] = "False"
+    table = metamer_recognisability(trials, metamer_set=manifest, n_boot=100)
+    assert table.metamer_model.unique().tolist() == ["net"]
+    late = table[table.condition == "features.10"].set_index("group")
+    # image 3 at features.10 is dropped: s1 [0, 0, 0], s2 [0, 0, 0], resnet [1, 0, 0]
+    assert late.loc["humans", "accuracy"] == 0.0 and late.loc["humans", "n_trials"] == 6
+    assert late.loc["resnet", "accuracy"] == pytest.approx(1 / 3)
+    kept = metamer_recognisability(trials, metamer_set=manifest, include_failed=True, n_boot=100)
+    assert kept[kept.condition == "features.10"].set_index("group").loc["resnet", "n_trials"] == 4
+
+
+def test_trials_outside_the_metamer_set_are_refused():
+    trials = _with_stimuli(metamer_trials())
+    manifest = trials.drop_duplicates("stimulus")[["stimulus"]].assign(model="net").iloc[1:]
+    with pytest.raises(ValueError, match=r"^trials: stimulus 'natural/img0\.png' is not in the"):
+        metamer_recognisability(trials, metamer_set=manifest)
+    with pytest.raises(ValueError, match=r"^metamer_set: its manifest has no column 'model'"):
+        metamer_recognisability(trials, metamer_set=manifest.drop(columns="model"))

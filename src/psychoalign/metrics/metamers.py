@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -15,6 +16,31 @@ __all__ = ["metamer_recognisability"]
 NATURAL = "natural"
 
 
+def _join_manifest(
+    data: pd.DataFrame, manifest: pd.DataFrame, include_failed: bool
+) -> pd.DataFrame:
+    """Trials with the metamer model from the manifest, failed metamers left out."""
+    check_columns(data, ["stimulus"], "metamer_set")
+    missing = [column for column in ("stimulus", "model") if column not in manifest.columns]
+    if missing:
+        raise ValueError(
+            f"metamer_set: its manifest has no column '{missing[0]}'; is it a metamer set "
+            "made by psychoalign metamers?"
+        )
+    rows = manifest.set_index("stimulus")
+    unknown = sorted(set(data["stimulus"]) - set(rows.index))
+    if unknown:
+        raise ValueError(
+            f"trials: stimulus '{unknown[0]}' is not in the metamer set's manifest; give "
+            "the set the trials were run on."
+        )
+    data["metamer_model"] = data["stimulus"].map(rows["model"]).astype(str)
+    if include_failed or "valid" not in rows.columns:
+        return data
+    valid = rows["valid"].astype(str).str.strip().str.lower().isin(["true", "1"])
+    return data[data["stimulus"].map(valid).to_numpy()]
+
+
 def _layer_order(conditions: Sequence[str], natural: str) -> list[str]:
     layers = sorted(set(conditions) - {natural}, key=lambda name: (len(name), name))
     return [natural, *layers] if natural in set(conditions) else layers
@@ -23,6 +49,8 @@ def _layer_order(conditions: Sequence[str], natural: str) -> list[str]:
 def metamer_recognisability(
     trials: pd.DataFrame,
     *,
+    metamer_set: Any = None,
+    include_failed: bool = False,
     natural: str = NATURAL,
     layers: Sequence[str] | None = None,
     n_boot: int = 2000,
@@ -38,6 +66,15 @@ def metamer_recognisability(
         observers from ``psychoalign evaluate`` on the metamer set): ``condition`` is
         ``natural`` or the layer the metamer matches; the model the metamers come from
         is ``metamer_model`` when the table has that column, else the ``experiment``.
+    metamer_set
+        The metamer stimulus set the trials were run on (a
+        :class:`~psychoalign.stimuli.StimulusSet` or its manifest), joined on
+        ``stimulus``: its ``model`` column then names the metamer model of every trial,
+        and metamers whose ``valid`` is false are left out, as the ``metamer_recognition``
+        experiment leaves them out. Use it for model observers run with ``psychoalign
+        evaluate``, whose trials carry neither.
+    include_failed
+        Keep trials on metamers that failed validation (with ``metamer_set``).
     natural
         The condition label of the natural images.
     layers
@@ -76,6 +113,8 @@ def metamer_recognisability(
     """
     check_columns(trials, ["experiment", "condition", "observer", "observer_kind", "correct"])
     data = trials.copy()
+    if metamer_set is not None:
+        data = _join_manifest(data, getattr(metamer_set, "manifest", metamer_set), include_failed)
     if "metamer_model" not in data.columns:
         data["metamer_model"] = ""
     missing = data["metamer_model"].isna() | (data["metamer_model"].astype(str) == "")
