@@ -134,21 +134,21 @@ def test_an_existing_set_is_never_overwritten_silently(tmp_path, small_folder):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["kitchen", "plain"]
 
 
+def _add(writer: SetWriter, row) -> None:
+    """Copy a row of a stimulus set into the writer, at condition 0."""
+    writer.add(
+        {"stimulus": row.stimulus, "image": row.image, "category": row.category, "condition": "0"},
+        row.path.read_bytes(),
+    )
+
+
 def test_an_interrupted_build_leaves_no_half_set(tmp_path, edge):
     rows = list(edge)[:5]
     with pytest.raises(KeyboardInterrupt), SetWriter(tmp_path / "half") as writer:
         for index, row in enumerate(rows):
             if index == 3:
                 raise KeyboardInterrupt
-            writer.add(
-                {
-                    "stimulus": row.stimulus,
-                    "image": row.image,
-                    "category": row.category,
-                    "condition": "0",
-                },
-                row.path.read_bytes(),
-            )
+            _add(writer, row)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -156,15 +156,7 @@ def test_files_beside_the_manifest_are_recorded_with_their_checksums(tmp_path, e
     row = next(iter(edge))
     table = b"stimulus,valid\noven/oven1.png,True\n"
     with SetWriter(tmp_path / "made") as writer:
-        writer.add(
-            {
-                "stimulus": row.stimulus,
-                "image": row.image,
-                "category": row.category,
-                "condition": "0",
-            },
-            row.path.read_bytes(),
-        )
+        _add(writer, row)
         for refused in ["manifest.csv", "../outside.csv", "tables/valid.csv", row.stimulus]:
             with pytest.raises(StimulusSetError, match="cannot be added beside the manifest"):
                 writer.add_file(refused, table)
