@@ -182,3 +182,16 @@ def test_a_metamer_set_runs_through_metamer_recognition(run_lab, tmp_path, fast_
     valid = metamers.manifest[metamers.manifest["valid"].astype(str) == "True"]
     assert set(trials.stimulus) <= set(valid.stimulus)  # failed metamers are left out
     assert trials.condition.isin(["natural", "_blocks.1"]).all()
+    analysed = CliRunner().invoke(
+        app,
+        [
+            *("metamers", "recognisability", str(tmp_path / "data" / "metamer_recognition")),
+            *("--stimuli", str(metamers.path), "--out", str(tmp_path / "results")),
+        ],
+    )
+    assert analysed.exit_code == 0, analysed.output
+    table = pd.read_csv(tmp_path / "results" / "metamer_recognisability.csv")
+    got = table[table.group == "sub-12"].set_index("condition")["accuracy"]
+    expected = trials.groupby("condition")["correct"].mean()
+    pd.testing.assert_series_equal(got.sort_index(), expected.sort_index(), check_names=False)
+    assert set(table.metamer_model) == {"efficientnet_lite0"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from psychoalign.metrics.metamers import metamer_recognisability
@@ -83,3 +84,11 @@ def test_trials_outside_the_metamer_set_are_refused():
         metamer_recognisability(trials, metamer_set=manifest)
     with pytest.raises(ValueError, match=r"^metamer_set: its manifest has no column 'model'"):
         metamer_recognisability(trials, metamer_set=manifest.drop(columns="model"))
+
+
+def test_catch_trials_are_not_counted():
+    trials = metamer_trials().assign(trial_type="main")
+    catch = trials.iloc[:3].assign(trial_type="catch", correct=False)
+    table = metamer_recognisability(pd.concat([trials, catch]), n_boot=100)
+    natural = table[(table.group == "humans") & (table.condition == "natural")].iloc[0]
+    assert natural.accuracy == (1 + 0.75) / 2 and natural.n_trials == 8

@@ -95,7 +95,9 @@ def metamer_recognisability(
     -----
     For humans, accuracy is the mean over participants of each participant's proportion
     correct (``na`` is wrong), with a percentile bootstrap interval over participants;
-    for a model observer it is its proportion correct with Wilson's interval.
+    for a model observer it is its proportion correct with Wilson's interval. Catch trials
+    (``trial_type`` = ``catch``: natural images shown between the others to check
+    attention) are not counted.
     ``relative_accuracy`` = accuracy / accuracy on the natural images of the same group
     and metamer model: 1 means the metamers are as recognisable as the images they were
     matched to. Feather et al. (2023) call metamers *recognisable* to an observer when
@@ -113,6 +115,8 @@ def metamer_recognisability(
     """
     check_columns(trials, ["experiment", "condition", "observer", "observer_kind", "correct"])
     data = trials.copy()
+    if "trial_type" in data.columns:
+        data = data[data["trial_type"].astype(str) != "catch"]
     if metamer_set is not None:
         data = _join_manifest(data, getattr(metamer_set, "manifest", metamer_set), include_failed)
     if "metamer_model" not in data.columns:
