@@ -98,11 +98,8 @@ def build_clickmaps(
     maps.save(out)
     stimulus_of = table.drop_duplicates("image").set_index("image")["stimulus"]
     record = {
-        "stimulus_set": {
-            "name": stimulus_set.name,
-            "path": str(stimulus_set.path.resolve()),
-            "checksum": stimulus_set.checksum,
-        },
+        # absolute: 'clickmaps align' reopens the set from wherever it is run
+        "stimulus_set": {**stimulus_set.identity(), "path": str(stimulus_set.path.resolve())},
         "stimuli": [str(stimulus_of[image]) for image in maps.images],
         **provenance(
             files,

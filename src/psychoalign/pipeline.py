@@ -370,11 +370,7 @@ def metamer_recognisability_analysis(
         seed=seed,
     )
     record = {
-        "stimulus_set": {
-            "name": stimuli.name,
-            "path": str(stimuli.path),
-            "checksum": stimuli.checksum,
-        },
+        "stimulus_set": stimuli.identity(),
         **provenance(files, {"include_failed": include_failed, "n_boot": n_boot, "seed": seed}),
     }
     out = Path(out)

@@ -456,11 +456,7 @@ def run_experiment(paradigm: str, options: RunOptions) -> Path:
             config_files=config["_sources"],
             frames=frames,
             screen=display.describe(),
-            stimulus_set={
-                "name": stimuli.name,
-                "path": str(stimuli.path),
-                "checksum": stimuli.checksum,
-            },
+            stimulus_set=stimuli.identity(),
             versions={
                 "psychoalign": __version__,
                 "psychopy": psychopy_version,

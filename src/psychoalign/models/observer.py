@@ -322,9 +322,5 @@ class ModelObserver:
             "torch": torch.__version__,
         }
         if stimuli is not None:
-            record["stimulus_set"] = {
-                "name": stimuli.name,
-                "path": str(stimuli.path),
-                "checksum": stimuli.checksum,
-            }
+            record["stimulus_set"] = stimuli.identity()
         return record

@@ -97,7 +97,7 @@ def make_stimulus_set(
         parameters["amplitude"] = mean_amplitude_spectrum(_same_size_images(rows))
     info = {
         "name": name or Path(out).name,
-        "source": {"name": source.name, "path": str(source.path), "checksum": source.checksum},
+        "source": source.identity(),
         "made_with": {
             "tool": "psychoalign stimuli make",
             "manipulation": method.name,

@@ -1246,7 +1246,7 @@ def make_metamer_set(
 
     info = {
         "name": name or Path(out).name,
-        "source": {"name": source.name, "path": str(source.path), "checksum": source.checksum},
+        "source": source.identity(),
         "made_with": {
             "tool": "psychoalign.stimuli.metamers.make_metamer_set",
             "model": resolved.name,

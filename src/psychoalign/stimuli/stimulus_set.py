@@ -292,6 +292,10 @@ class StimulusSet:
         """SHA-256 of the manifest, which lists every image's SHA-256: the set's identity."""
         return _sha256(_manifest_bytes(self._manifest))
 
+    def identity(self) -> dict[str, str]:
+        """What outputs record of the set they were made from: ``name, path, checksum``."""
+        return {"name": self.name, "path": str(self.path), "checksum": self.checksum}
+
     @property
     def categories(self) -> list[str]:
         """The categories, sorted."""
