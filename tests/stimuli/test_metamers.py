@@ -331,6 +331,12 @@ def test_bad_schedules_and_arguments_are_refused(model, naturals, edge, tmp_path
         validate(model, LAYER, naturals, naturals[:2], null=[0.5])
     with pytest.raises(StimulusSetError, match=r"^layers: 'natural' is the condition"):
         make_metamer_set(edge, model, ["natural"], tmp_path / "x", progress=False)
+    with pytest.raises(StimulusSetError, match=r"^layers: '_blocks\.1' is given twice\.$"):
+        make_metamer_set(edge, model, [LAYER, "_blocks.0", LAYER], tmp_path / "x", progress=False)
+    with pytest.raises(ModelError, match=r"^layers: '_blocks\.1' is given twice\.$"):
+        synthesize_layers(model, [LAYER, LAYER], naturals[:1], progress=False)
+    with pytest.raises(ModelError, match=r"^layers: at least one layer is needed\.$"):
+        synthesize_layers(model, [], naturals[:1], progress=False)
     with pytest.raises(StimulusSetError, match=r"^images: 0 must be between 1 and the 160"):
         make_metamer_set(edge, model, [LAYER], tmp_path / "x", images=0, progress=False)
     assert not (tmp_path / "x").exists()

@@ -823,13 +823,7 @@ def synthesize_layers(
     dict of str to Metamer
         The synthesised metamers of each layer, in the order given.
     """
-    if isinstance(layers, str):
-        layers = [layers]
-    if not layers:
-        raise ModelError("layers: at least one layer is needed.")
-    repeated = [layer for index, layer in enumerate(layers) if layer in layers[:index]]
-    if repeated:
-        raise ModelError(f"layers: '{repeated[0]}' is given twice.")
+    layers = _distinct_layers(layers, ModelError)
     _check_schedule(rounds, steps_per_round, step_size)
     resolved = _resolve_model(model, device)
     runs = {
@@ -1039,21 +1033,27 @@ def _validate(
 # --- a stimulus set ------------------------------------------------------------------------------
 
 
-def _check_layer_labels(layers: Sequence[str]) -> list[str]:
+def _distinct_layers(layers: str | Sequence[str], error: type[Exception]) -> list[str]:
+    """The layers as a list, refusing none and repeats with ``error``."""
     layers = [layers] if isinstance(layers, str) else list(layers)
     if not layers:
-        raise StimulusSetError("layers: at least one layer is needed.")
-    seen: set[str] = set()
+        raise error("layers: at least one layer is needed.")
+    repeated = [layer for index, layer in enumerate(layers) if layer in layers[:index]]
+    if repeated:
+        raise error(f"layers: '{repeated[0]}' is given twice.")
+    return layers
+
+
+def _check_layer_labels(layers: str | Sequence[str]) -> list[str]:
+    """Layers that can be conditions of a metamer set (folders beside ``natural``)."""
+    layers = _distinct_layers(layers, StimulusSetError)
     for layer in layers:
-        if layer in seen:
-            raise StimulusSetError(f"layers: '{layer}' is given twice.")
         if layer == NATURAL:
             raise StimulusSetError(
                 f"layers: '{NATURAL}' is the condition of the natural images, not a layer."
             )
         if not layer or "/" in layer or "\\" in layer or layer.startswith("."):
             raise StimulusSetError(f"layers: '{layer}' cannot name a condition folder.")
-        seen.add(layer)
     return layers
 
 
@@ -1158,14 +1158,12 @@ def make_metamer_set(
     ``null.csv`` (``model, layer, rho``) holds each layer's null distribution. The three
     CSV files sit beside ``manifest.csv`` but are not stimuli: the manifest does not list
     them, so :meth:`StimulusSet.verify` and the set's checksum ignore them, and
-    :meth:`StimulusSet.write` does not copy them.
+    :meth:`StimulusSet.write` does not copy them; ``stimulus_set.json`` records their
+    SHA-256 under ``files``.
     """
     layers = _check_layer_labels(layers)
     _check_schedule(rounds, steps_per_round, step_size)
-    if Path(out).exists() and not overwrite:  # before hours of synthesis, not after
-        raise StimulusSetError(
-            f"{out}: already exists; choose another output folder or overwrite it explicitly."
-        )
+    SetWriter.check_target(out, overwrite=overwrite)  # before hours of synthesis, not after
     if (
         isinstance(null_pairs, bool)
         or not isinstance(null_pairs, (int, np.integer))

@@ -486,12 +486,7 @@ class SetWriter:
     """
 
     def __init__(self, target: str | os.PathLike[str], *, overwrite: bool = False):
-        self.target = Path(target)
-        if self.target.exists() and not overwrite:
-            raise StimulusSetError(
-                f"{self.target}: already exists; choose another output folder or overwrite "
-                "it explicitly."
-            )
+        self.target = self.check_target(target, overwrite=overwrite)
         self._overwrite = overwrite
         self.target.parent.mkdir(parents=True, exist_ok=True)
         self._staging = Path(
@@ -500,6 +495,17 @@ class SetWriter:
         self._rows: list[dict[str, Any]] = []
         self._files: dict[str, str] = {}
         self._committed = False
+
+    @staticmethod
+    def check_target(target: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
+        """Refuse an existing ``target`` unless ``overwrite``; call it early before long work."""
+        target = Path(target)
+        if target.exists() and not overwrite:
+            raise StimulusSetError(
+                f"{target}: already exists; choose another output folder or overwrite it "
+                "explicitly."
+            )
+        return target
 
     def __enter__(self) -> SetWriter:
         return self
