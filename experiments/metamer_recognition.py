@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from psychoalign.lab.paradigm import icon_categories, planned_trial, presentation_record
+from psychoalign.metrics.metamers import valid_metamers
 
 RT_REFERENCE = "response screen onset"
 COLUMNS = ["metamer_model"]
@@ -36,7 +37,7 @@ def plan(
     """
     manifest = stimuli.manifest
     if "valid" in manifest.columns and not config.get("include_failed_metamers", False):
-        manifest = manifest[manifest["valid"].astype(str).isin(["True", "true", "1"])]
+        manifest = manifest[valid_metamers(manifest)]
     catch_pool = manifest[manifest["condition"] == config.get("catch_condition", "natural")]
     if catch_pool.empty:
         catch_pool = manifest

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from psychoalign.metrics.metamers import metamer_recognisability
+from psychoalign.metrics.metamers import metamer_recognisability, valid_metamers
 from support import metamer_trials
 
 
@@ -92,3 +92,8 @@ def test_catch_trials_are_not_counted():
     table = metamer_recognisability(pd.concat([trials, catch]), n_boot=100)
     natural = table[(table.group == "humans") & (table.condition == "natural")].iloc[0]
     assert natural.accuracy == (1 + 0.75) / 2 and natural.n_trials == 8
+
+
+def test_the_valid_flag_is_read_from_the_manifest_text():
+    manifest = pd.DataFrame({"valid": ["True", "False", "true", "1", "0", ""]})
+    assert valid_metamers(manifest).tolist() == [True, False, True, True, False, False]

@@ -11,9 +11,17 @@ import pandas as pd
 from psychoalign.metrics._items import check_columns
 from psychoalign.metrics.accuracy import accuracy
 
-__all__ = ["metamer_recognisability"]
+__all__ = ["metamer_recognisability", "valid_metamers"]
 
 NATURAL = "natural"
+
+
+def valid_metamers(manifest: pd.DataFrame) -> pd.Series:
+    """Whether each row of a metamer set's manifest passed validation (column ``valid``).
+
+    Natural images are valid; the manifest stores the flag as text (``True``/``False``).
+    """
+    return manifest["valid"].astype(str).isin(["True", "true", "1"])
 
 
 def _join_manifest(
@@ -37,8 +45,7 @@ def _join_manifest(
     data["metamer_model"] = data["stimulus"].map(rows["model"]).astype(str)
     if include_failed or "valid" not in rows.columns:
         return data
-    valid = rows["valid"].astype(str).str.strip().str.lower().isin(["true", "1"])
-    return data[data["stimulus"].map(valid).to_numpy()]
+    return data[data["stimulus"].map(valid_metamers(rows)).to_numpy()]
 
 
 def _layer_order(conditions: Sequence[str], natural: str) -> list[str]:
