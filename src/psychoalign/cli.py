@@ -19,6 +19,7 @@ from psychoalign.datasets import (
     BUNDLED_STIMULUS_SETS,
     stimulus_set,
 )
+from psychoalign.errors import PsychoalignError
 from psychoalign.metrics import PRESETS, comparison_tables
 from psychoalign.provenance import provenance, write_outputs
 from psychoalign.stimuli import (
@@ -46,24 +47,12 @@ console = Console(stderr=True)
 _USAGE_ERROR = 2
 
 
-def _user_error_types() -> tuple[type[Exception], ...]:
-    """Errors that mean bad input; those of the model and lab layers once they are imported."""
-    types: tuple[type[Exception], ...] = (TrialDataError, StimulusSetError, FileNotFoundError)
-    for module, name in (
-        ("psychoalign.models.zoo", "ModelError"),
-        ("psychoalign.lab.errors", "LabError"),
-    ):
-        if module in sys.modules:
-            types += (getattr(sys.modules[module], name),)
-    return types
-
-
 @contextmanager
 def _user_errors() -> Iterator[None]:
     """Bad input ends the command with one sentence and exit code 2, never a traceback."""
     try:
         yield
-    except _user_error_types() as error:
+    except PsychoalignError as error:
         console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
         raise typer.Exit(_USAGE_ERROR) from None
 

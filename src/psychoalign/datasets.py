@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from psychoalign.errors import MissingFileError
 from psychoalign.stimuli import StimulusSet, StimulusSetError
 from psychoalign.trials import TrialDataError, read_trials
 
@@ -63,7 +64,7 @@ def data_dir() -> Path:
     configured = os.environ.get(_DATA_ENVIRONMENT)
     folder = Path(configured) if configured else Path(__file__).resolve().parents[2] / "data"
     if not (folder / "model-vs-human").is_dir():
-        raise FileNotFoundError(
+        raise MissingFileError(
             f"the bundled data are not at {folder}; install psychoalign from its source "
             f"checkout (pip install -e .) or set {_DATA_ENVIRONMENT} to its data/ folder."
         )

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import datetime as _datetime
-import hashlib
 import json
 import os
 import platform
 import shutil
 import sys
-import tempfile
 from collections.abc import Iterable, Mapping
 from importlib import metadata
 from pathlib import Path
@@ -17,18 +15,11 @@ from typing import Any
 
 import pandas as pd
 
+from psychoalign._io import file_sha256, staging_folder
+
 __all__ = ["file_sha256", "provenance", "write_outputs"]
 
 _PACKAGES = ("psychoalign", "numpy", "pandas", "scipy", "pyarrow")
-
-
-def file_sha256(path: str | os.PathLike[str]) -> str:
-    """SHA-256 of a file's bytes, as 64 hex digits."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _version(package: str) -> str | None:
@@ -96,8 +87,7 @@ def write_outputs(
         The CSV files written.
     """
     folder = Path(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    staging = staging_folder(folder)
     try:
         for name, table in tables.items():
             table.to_csv(staging / f"{name}.csv", index=False)

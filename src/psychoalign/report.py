@@ -11,13 +11,14 @@ import datetime as _datetime
 import html
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from psychoalign._io import write_text_atomic
+from psychoalign.errors import MissingFileError
 from psychoalign.provenance import provenance
 
 __all__ = ["build_report"]
@@ -268,7 +269,7 @@ def build_report(
     """
     root = Path(results)
     if not root.is_dir():
-        raise FileNotFoundError(f"{root}: the results folder does not exist.")
+        raise MissingFileError(f"{root}: the results folder does not exist.")
     figures = _figures(root)
     sections = [
         ("Figures", "".join(figures) or "<p class='note'>No figures in this folder.</p>"),
@@ -301,10 +302,4 @@ def build_report(
         f"from <code>{html.escape(str(root.resolve()))}</code>; {len(figures)} figures.</p>"
         f"{summary}{body}</body></html>"
     )
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write(document)
-    os.replace(temporary, out)
-    return out
+    return write_text_atomic(out, document)

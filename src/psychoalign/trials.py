@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from psychoalign.errors import TrialDataError
+
 __all__ = [
     "MODEL_VS_HUMAN_CATEGORIES",
     "NO_RESPONSE",
@@ -29,6 +31,7 @@ __all__ = [
     "image_id",
     "level_values",
     "read_trials",
+    "require_columns",
     "validate_trials",
     "write_trials",
 ]
@@ -110,10 +113,6 @@ _TRUE, _FALSE = (
 Categories = Sequence[str] | Mapping[str, Sequence[str]]
 _PANDAS_3 = int(pd.__version__.split(".")[0]) >= 3
 _LABEL_NUMBER = re.compile(r"^[A-Za-z_-]*([-+]?\d*\.?\d+(?:[eE][-+]?\d+)?|inf)$")
-
-
-class TrialDataError(ValueError):
-    """A trial table or trial file that does not follow the schema; the message says where."""
 
 
 def _as_text(values: pd.Series) -> pd.Series:
@@ -416,6 +415,28 @@ def _check_paired(frame: pd.DataFrame) -> None:
             f"experiment '{experiment}' but observer '{unseen}' "
             f"{repeats.loc[image, unseen]} time(s); observers of a paired experiment must "
             "all see the same images."
+        )
+
+
+def require_columns(trials: pd.DataFrame, columns: Sequence[str], parameter: str = "by") -> None:
+    """Fail with one sentence when ``columns`` are not all in the trial table.
+
+    ``parameter`` is the argument that named the columns (the sentence starts with it).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> require_columns(pd.DataFrame({"observer": ["a"]}), ["observer"])
+    >>> require_columns(pd.DataFrame({"observer": ["a"]}), ["condition"])
+    Traceback (most recent call last):
+    ...
+    psychoalign.errors.TrialDataError: by: column 'condition' is not in the trial table (it ...
+    """
+    missing = [c for c in columns if c not in trials.columns]
+    if missing:
+        raise TrialDataError(
+            f"{parameter}: column '{missing[0]}' is not in the trial table (it has "
+            f"{', '.join(trials.columns)})."
         )
 
 

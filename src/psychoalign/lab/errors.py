@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
+from psychoalign.errors import LabError
+
 __all__ = ["LabError", "SessionAborted"]
-
-
-class LabError(ValueError):
-    """A session cannot run as configured; the message names the file, option or setting."""
 
 
 class SessionAborted(Exception):  # noqa: N818 - control flow, not an error

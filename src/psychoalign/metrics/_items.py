@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from psychoalign.trials import TrialDataError
+from psychoalign.trials import require_columns
 
 
 @dataclass(frozen=True)
@@ -24,16 +24,6 @@ class ItemTable:
     kinds: np.ndarray
     correct: np.ndarray  # float (observers, items); 0 where the observer lacks the item
     present: np.ndarray  # float (observers, items); 1 where the observer has the item
-
-
-def check_columns(trials: pd.DataFrame, columns: Sequence[str], parameter: str = "by") -> None:
-    """Fail with one sentence when ``columns`` are not all in the trial table."""
-    missing = [c for c in columns if c not in trials.columns]
-    if missing:
-        raise TrialDataError(
-            f"{parameter}: column '{missing[0]}' is not in the trial table (it has "
-            f"{', '.join(trials.columns)})."
-        )
 
 
 def group_codes(trials: pd.DataFrame, by: Sequence[str]) -> tuple[np.ndarray, list[tuple]]:
@@ -85,7 +75,7 @@ def repeat_numbers(*codes: np.ndarray) -> np.ndarray:
 def item_tables(trials: pd.DataFrame, by: Sequence[str]) -> Iterator[ItemTable]:
     """Yield one :class:`ItemTable` per group of ``by``, observers sorted by name."""
     by = list(by)
-    check_columns(trials, [*by, "observer", "observer_kind", "image", "correct"])
+    require_columns(trials, [*by, "observer", "observer_kind", "image", "correct"])
     groups, keys = group_codes(trials, by)
     observer_codes, observer_names = pd.factorize(trials["observer"], sort=True)
     image_codes, _ = pd.factorize(trials["image"], sort=True)

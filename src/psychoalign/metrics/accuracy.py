@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from psychoalign.metrics._items import check_columns
 from psychoalign.metrics._stats import wilson_interval
+from psychoalign.trials import require_columns
 
 __all__ = ["accuracy"]
 
@@ -58,7 +58,7 @@ def accuracy(
     [0.797, 0.834, 0.764, 0.77, 0.647, 0.398, 0.148, 0.07]
     """
     keys = [*by, "observer", "observer_kind"]
-    check_columns(trials, [*keys, "correct"])
+    require_columns(trials, [*keys, "correct"])
     table = (
         trials.groupby(keys, sort=True, observed=True)["correct"]
         .agg(n_trials="size", n_correct="sum")

@@ -7,9 +7,9 @@ from collections.abc import Collection, Mapping
 import numpy as np
 import pandas as pd
 
-from psychoalign.metrics._items import check_columns
 from psychoalign.metrics.accuracy import accuracy
 from psychoalign.metrics.error_consistency import error_consistency
+from psychoalign.trials import require_columns
 
 __all__ = ["BENCHMARK_COLUMNS", "MODEL_VS_HUMAN_EXCLUDED_CONDITIONS", "benchmark"]
 
@@ -97,7 +97,7 @@ def benchmark(
     >>> round(float(table.query("experiment == 'edge'").error_consistency.mean()), 3)
     0.318
     """
-    check_columns(trials, ["experiment", "condition", "observer", "observer_kind", "correct"])
+    require_columns(trials, ["experiment", "condition", "observer", "observer_kind", "correct"])
     with_humans = trials.groupby("experiment")["observer_kind"].transform(
         lambda k: (k == "human").any()
     )

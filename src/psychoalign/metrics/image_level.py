@@ -7,9 +7,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from psychoalign.metrics._items import check_columns
 from psychoalign.metrics._stats import masked_spearman, percentile_interval
-from psychoalign.trials import TrialDataError
+from psychoalign.trials import TrialDataError, require_columns
 
 __all__ = ["image_accuracy_correlation"]
 
@@ -85,7 +84,7 @@ def image_accuracy_correlation(
     """
     by = list(by)
     item_keys = ([] if "condition" in by else ["condition"]) + ["image"]
-    check_columns(trials, [*by, *item_keys, "observer", "observer_kind", "correct"])
+    require_columns(trials, [*by, *item_keys, "observer", "observer_kind", "correct"])
     if reference not in ("human", "model"):
         raise TrialDataError(f"reference: '{reference}' is neither 'human' nor 'model'.")
     frame = trials.assign(_score=_scores(trials, probabilities))
@@ -151,7 +150,7 @@ def _scores(trials: pd.DataFrame, probabilities: pd.DataFrame | None) -> np.ndar
     """Per-trial score: correctness, or the probability given to the true category."""
     if probabilities is None:
         return trials["correct"].to_numpy(dtype=float)
-    check_columns(
+    require_columns(
         probabilities, ["observer", "stimulus", "category", "probability"], "probabilities"
     )
     lookup = probabilities.set_index(["observer", "stimulus", "category"])["probability"]

@@ -8,8 +8,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from psychoalign.metrics._items import check_columns
+from psychoalign.errors import TrialDataError
 from psychoalign.metrics.accuracy import accuracy
+from psychoalign.trials import require_columns
 
 __all__ = ["metamer_recognisability", "valid_metamers"]
 
@@ -28,17 +29,17 @@ def _join_manifest(
     data: pd.DataFrame, manifest: pd.DataFrame, include_failed: bool
 ) -> pd.DataFrame:
     """Trials with the metamer model from the manifest, failed metamers left out."""
-    check_columns(data, ["stimulus"], "metamer_set")
+    require_columns(data, ["stimulus"], "metamer_set")
     missing = [column for column in ("stimulus", "model") if column not in manifest.columns]
     if missing:
-        raise ValueError(
+        raise TrialDataError(
             f"metamer_set: its manifest has no column '{missing[0]}'; is it a metamer set "
             "made by psychoalign metamers?"
         )
     rows = manifest.set_index("stimulus")
     unknown = sorted(set(data["stimulus"]) - set(rows.index))
     if unknown:
-        raise ValueError(
+        raise TrialDataError(
             f"trials: stimulus '{unknown[0]}' is not in the metamer set's manifest; give "
             "the set the trials were run on."
         )
@@ -120,7 +121,7 @@ def metamer_recognisability(
        invariances between biological and artificial neural networks. Nature
        Neuroscience, 26, 2017-2034.
     """
-    check_columns(trials, ["experiment", "condition", "observer", "observer_kind", "correct"])
+    require_columns(trials, ["experiment", "condition", "observer", "observer_kind", "correct"])
     data = trials.copy()
     if "trial_type" in data.columns:
         data = data[data["trial_type"].astype(str) != "catch"]
@@ -137,7 +138,7 @@ def metamer_recognisability(
         order = [natural, *order]
     unknown = sorted(set(data["condition"]) - set(order))
     if unknown:
-        raise ValueError(f"layers: condition '{unknown[0]}' of the trials is not listed.")
+        raise TrialDataError(f"layers: condition '{unknown[0]}' of the trials is not listed.")
     rng = np.random.default_rng(seed)
     alpha = (1 - confidence) / 2
     rows = []

@@ -9,9 +9,8 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from psychoalign.metrics._items import check_columns
 from psychoalign.metrics._stats import masked_pearson
-from psychoalign.trials import TrialDataError
+from psychoalign.trials import TrialDataError, require_columns
 
 __all__ = ["BEHAVIOURAL_METRICS", "behavioural_consistency", "behavioural_signature"]
 
@@ -217,7 +216,7 @@ def behavioural_signature(
     """
     name = _metric_name(metric)
     by = list(by)
-    check_columns(trials, [*by, "observer", "observer_kind", "image", "category", "response"])
+    require_columns(trials, [*by, "observer", "observer_kind", "image", "category", "response"])
     frame = trials
     if pool_humans:
         frame = trials.assign(
@@ -377,7 +376,7 @@ def behavioural_consistency(
     if n_splits < 1:
         raise TrialDataError(f"n_splits: {n_splits} must be at least 1.")
     by = list(by)
-    check_columns(trials, [*by, "observer", "observer_kind", "image", "category", "response"])
+    require_columns(trials, [*by, "observer", "observer_kind", "image", "category", "response"])
     rng = np.random.default_rng(seed)
     if isinstance(reference, str) and reference in ("human", "model"):
         in_reference = (trials["observer_kind"] == reference).to_numpy()

@@ -7,9 +7,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from psychoalign.metrics._items import check_columns
 from psychoalign.metrics._stats import wilson_interval
-from psychoalign.trials import TrialDataError
+from psychoalign.trials import TrialDataError, require_columns
 
 __all__ = ["cue_conflict_categories", "shape_bias"]
 
@@ -108,7 +107,7 @@ def shape_bias(
     0.96
     """
     by = list(by)
-    check_columns(trials, [*by, "observer", "observer_kind", "category", "response", "image"])
+    require_columns(trials, [*by, "observer", "observer_kind", "category", "response", "image"])
     cues = cue_conflict_categories(trials)
     conflict = (cues["shape"] != cues["texture"]).to_numpy()
     frame = trials.loc[conflict, [*by, "observer", "observer_kind", "category"]].assign(

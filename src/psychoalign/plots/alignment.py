@@ -9,7 +9,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from psychoalign.metrics._items import check_columns
 from psychoalign.plots._figure import (
     HUMAN_COLOUR,
     legend_below,
@@ -18,6 +17,7 @@ from psychoalign.plots._figure import (
     save_figure,
     styled,
 )
+from psychoalign.trials import require_columns
 
 __all__ = ["consistency_bars", "consistency_vs_accuracy"]
 
@@ -65,7 +65,7 @@ def consistency_bars(
        windows onto the role of task constraints. Current Opinion in Neurobiology, 55.
     .. [2] Rajalingham et al. (2018). Journal of Neuroscience, 38(33), 7255-7269.
     """
-    check_columns(
+    require_columns(
         consistency,
         [
             "metric",
@@ -190,7 +190,7 @@ def consistency_vs_accuracy(
     .. [1] Linsley, Feng & Serre (2023). Performance-optimized deep neural networks are
        evolving into worse models of inferotemporal visual cortex. NeurIPS (Fig. 1b).
     """
-    check_columns(
+    require_columns(
         benchmark, ["observer", "observer_kind", "experiment", "accuracy", consistency], "benchmark"
     )
     rows = benchmark[benchmark["experiment"] == experiment]

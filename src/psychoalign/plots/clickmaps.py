@@ -9,7 +9,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from psychoalign.metrics._items import check_columns
 from psychoalign.plots._figure import (
     HUMAN_COLOUR,
     PAGE_WIDTH,
@@ -19,6 +18,7 @@ from psychoalign.plots._figure import (
     save_figure,
     styled,
 )
+from psychoalign.trials import require_columns
 
 __all__ = ["clickmap_grid", "clickmap_scores"]
 
@@ -92,7 +92,7 @@ def clickmap_grid(
     axes = axes.reshape(len(names), columns)
     scores = {}
     if per_image is not None:
-        check_columns(per_image, ["label", "image", "spearman"], "per_image")
+        require_columns(per_image, ["label", "image", "spearman"], "per_image")
         scores = {(r.label, r.image): r.spearman for r in per_image.itertuples(index=False)}
     rows = []
     for i, name in enumerate(names):
@@ -160,7 +160,7 @@ def clickmap_scores(
     Spearman–Brown corrected) and the dashed grey line the floor (human maps of other
     images). The score printed on each bar is mean ρ / ceiling.
     """
-    check_columns(
+    require_columns(
         summary,
         ["spearman", "spearman_ci_low", "spearman_ci_high", "ceiling", "floor", "score"],
         "summary",

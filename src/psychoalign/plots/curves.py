@@ -9,7 +9,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from psychoalign.metrics._items import check_columns
 from psychoalign.plots._figure import (
     HUMAN_COLOUR,
     HUMANS,
@@ -20,6 +19,7 @@ from psychoalign.plots._figure import (
     save_figure,
     styled,
 )
+from psychoalign.trials import require_columns
 
 __all__ = ["accuracy_by_level", "error_consistency_by_level"]
 
@@ -78,7 +78,7 @@ def accuracy_by_level(
         low, high, n_observers`` (``series`` ``humans``: mean over human observers,
         ``low``/``high`` their range; models: their accuracy and Wilson interval).
     """
-    check_columns(
+    require_columns(
         accuracy, ["experiment", "condition", "observer", "observer_kind", "accuracy"], "accuracy"
     )
     rows = []
@@ -195,7 +195,7 @@ def error_consistency_by_level(
     .. [1] Geirhos, Meding & Wichmann (2020). Beyond accuracy: quantifying trial-by-trial
        behaviour of CNNs and humans by measuring error consistency. NeurIPS.
     """
-    check_columns(
+    require_columns(
         kappa,
         ["experiment", "condition", "observer_1", "observer_2", "kind_1", "kind_2", "kappa"],
         "kappa",

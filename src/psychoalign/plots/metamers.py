@@ -9,7 +9,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from psychoalign.metrics._items import check_columns
 from psychoalign.plots._figure import (
     HUMAN_COLOUR,
     HUMANS,
@@ -19,6 +18,7 @@ from psychoalign.plots._figure import (
     save_figure,
     styled,
 )
+from psychoalign.trials import require_columns
 
 __all__ = ["metamer_grid", "metamer_recognisability_plot"]
 
@@ -65,7 +65,7 @@ def metamer_recognisability_plot(
        invariances between biological and artificial neural networks. Nature
        Neuroscience, 26, 2017-2034.
     """
-    check_columns(
+    require_columns(
         table,
         ["metamer_model", "condition", "position", "group", "accuracy", "ci_low", "ci_high"],
         "table",
@@ -150,7 +150,7 @@ def metamer_grid(
         framed in grey and marked "failed".
     """
     manifest = stimuli.manifest
-    check_columns(manifest, ["stimulus", "image", "condition"], "manifest")
+    require_columns(manifest, ["stimulus", "image", "condition"], "manifest")
     conditions = list(dict.fromkeys(manifest["condition"]))
     layers = [c for c in conditions if c != natural]
     columns = [natural, *layers] if natural in conditions else layers

@@ -9,7 +9,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from psychoalign.metrics._items import check_columns
 from psychoalign.plots._figure import (
     HUMAN_COLOUR,
     HUMANS,
@@ -20,7 +19,7 @@ from psychoalign.plots._figure import (
     save_figure,
     styled,
 )
-from psychoalign.trials import TrialDataError
+from psychoalign.trials import TrialDataError, require_columns
 
 __all__ = ["benchmark_table", "confusion_matrices", "shape_bias_by_category"]
 
@@ -67,7 +66,7 @@ def confusion_matrices(
         the denominator. The Pearson correlation of the two matrices (all cells, and
         off-diagonal cells only) is in the figure title and the JSON sidecar.
     """
-    check_columns(
+    require_columns(
         trials, ["experiment", "observer", "observer_kind", "category", "response"], "trials"
     )
     data = trials[trials["experiment"] == experiment]
@@ -150,7 +149,7 @@ def benchmark_table(
         observed_consistency, error_consistency``.
     """
     columns = ["accuracy", "accuracy_difference", "observed_consistency", "error_consistency"]
-    check_columns(benchmark, ["observer", "observer_kind", "experiment", *columns], "benchmark")
+    require_columns(benchmark, ["observer", "observer_kind", "experiment", *columns], "benchmark")
     rows = benchmark[benchmark["experiment"] == experiment]
     models = rows[rows["observer_kind"] == "model"].sort_values(
         "error_consistency", ascending=False
@@ -242,7 +241,7 @@ def shape_bias_by_category(
     .. [1] Geirhos et al. (2019). ImageNet-trained CNNs are biased towards texture;
        increasing shape bias improves accuracy and robustness. ICLR (Fig. 4).
     """
-    check_columns(
+    require_columns(
         shape_bias,
         ["observer", "observer_kind", "category", "n_shape", "n_texture", "shape_bias"],
         "shape_bias",

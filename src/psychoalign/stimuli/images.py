@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from psychoalign.errors import StimulusSetError
+
 __all__ = ["StimulusSetError", "encode_png", "read_image", "read_pixels", "to_uint8", "write_png"]
 
 _ACCEPTED_MODES = {"RGB": "8-bit RGB", "L": "8-bit grayscale"}
@@ -30,10 +32,6 @@ _MODE_NAMES = {
     "CMYK": "CMYK",
     "YCbCr": "YCbCr",
 }
-
-
-class StimulusSetError(ValueError):
-    """A stimulus, stimulus set or parameter that cannot be used; the message says which."""
 
 
 def read_image(path: str | os.PathLike[str], dtype: type = np.float64) -> np.ndarray:

@@ -16,12 +16,10 @@ is the SHA-256 of its manifest, which lists the SHA-256 of every image.
 from __future__ import annotations
 
 import datetime as _datetime
-import hashlib
 import io
 import json
 import os
 import shutil
-import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -29,6 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from psychoalign._io import bytes_sha256, file_sha256, staging_folder, swap_folder
 from psychoalign.stimuli.images import StimulusSetError, read_image
 
 __all__ = ["IMAGE_SUFFIXES", "MANIFEST_COLUMNS", "SetWriter", "StimulusSet"]
@@ -38,18 +37,6 @@ MANIFEST_FILE = "manifest.csv"
 INFO_FILE = "stimulus_set.json"
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 _VERIFY_COLUMNS = ["stimulus", "path", "problem"]
-
-
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _version() -> str:
@@ -256,7 +243,7 @@ class StimulusSet:
             if not path.is_file():
                 raise StimulusSetError(f"{where}: row {row}: file '{stimulus}' does not exist.")
             read_image(path)
-            hashes.append(_file_sha256(path))
+            hashes.append(file_sha256(path))
         manifest = manifest.assign(sha256=hashes)
         return cls(root, manifest, {**info, "psychoalign_version": _version()}, saved=False)
 
@@ -290,7 +277,7 @@ class StimulusSet:
     @property
     def checksum(self) -> str:
         """SHA-256 of the manifest, which lists every image's SHA-256: the set's identity."""
-        return _sha256(_manifest_bytes(self._manifest))
+        return bytes_sha256(_manifest_bytes(self._manifest))
 
     def identity(self) -> dict[str, str]:
         """What outputs record of the set they were made from: ``name, path, checksum``."""
@@ -356,7 +343,7 @@ class StimulusSet:
         ):
             path = self._root / stimulus
             try:
-                actual = _file_sha256(path)
+                actual = file_sha256(path)
             except FileNotFoundError:
                 problems.append((stimulus, str(path), "missing"))
                 continue
@@ -489,9 +476,7 @@ class SetWriter:
         self.target = self.check_target(target, overwrite=overwrite)
         self._overwrite = overwrite
         self.target.parent.mkdir(parents=True, exist_ok=True)
-        self._staging = Path(
-            tempfile.mkdtemp(prefix=f".{self.target.name}.building-", dir=self.target.parent)
-        )
+        self._staging = staging_folder(self.target, "building-")
         self._rows: list[dict[str, Any]] = []
         self._files: dict[str, str] = {}
         self._committed = False
@@ -519,7 +504,7 @@ class SetWriter:
         destination = self._staging / row["stimulus"]
         destination.parent.mkdir(parents=True, exist_ok=True)
         destination.write_bytes(data)
-        digest = _sha256(data)
+        digest = bytes_sha256(data)
         expected = row.get("sha256")
         if expected not in (None, "", digest):
             raise StimulusSetError(
@@ -548,7 +533,7 @@ class SetWriter:
                 f"file name other than {MANIFEST_FILE}, {INFO_FILE} and the stimuli."
             )
         (self._staging / name).write_bytes(data)
-        self._files[name] = _sha256(data)
+        self._files[name] = bytes_sha256(data)
         return self._files[name]
 
     def commit(self, info: dict[str, Any]) -> StimulusSet:
@@ -562,27 +547,18 @@ class SetWriter:
         record = {
             **info,
             "n_stimuli": len(manifest),
-            "checksum": _sha256(manifest_data),
+            "checksum": bytes_sha256(manifest_data),
             **({"files": dict(self._files)} if self._files else {}),
             "psychoalign_version": _version(),
             "created": _datetime.datetime.now(_datetime.timezone.utc).isoformat(timespec="seconds"),
         }
         (self._staging / MANIFEST_FILE).write_bytes(manifest_data)
         (self._staging / INFO_FILE).write_text(json.dumps(record, indent=2, default=str) + "\n")
-        if self.target.exists() and self._overwrite:
-            retired = Path(
-                tempfile.mkdtemp(prefix=f".{self.target.name}.old-", dir=self.target.parent)
-            )
-            os.replace(self.target, retired / self.target.name)
-            os.replace(self._staging, self.target)
-            shutil.rmtree(retired, ignore_errors=True)
-        else:
-            try:
-                os.rename(self._staging, self.target)
-            except OSError:
-                raise StimulusSetError(
-                    f"{self.target}: appeared while the set was being built; nothing was "
-                    "overwritten."
-                ) from None
+        try:
+            swap_folder(self._staging, self.target, replace=self._overwrite)
+        except FileExistsError:
+            raise StimulusSetError(
+                f"{self.target}: appeared while the set was being built; nothing was overwritten."
+            ) from None
         self._committed = True
         return StimulusSet.open(self.target)
