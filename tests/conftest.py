@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pandas as pd
 import pytest
 
@@ -16,3 +18,22 @@ def model_vs_human_trials() -> pd.DataFrame:
 @pytest.fixture(scope="session")
 def edge_trials(model_vs_human_trials: pd.DataFrame) -> pd.DataFrame:
     return model_vs_human_trials.query("experiment == 'edge'").reset_index(drop=True)
+
+
+@pytest.fixture(scope="session")
+def lite0():
+    """The bundled EfficientNet-Lite0 on the CPU (one thread per xdist worker)."""
+    import torch
+
+    from psychoalign.models import load_model
+
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        torch.set_num_threads(1)
+    return load_model("efficientnet_lite0", device="cpu")
+
+
+@pytest.fixture(scope="session")
+def observer(lite0):
+    from psychoalign.models import ModelObserver
+
+    return ModelObserver(lite0, "imagenet-16", device="cpu")

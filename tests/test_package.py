@@ -1,24 +1,114 @@
-"""The analysis side runs on a cluster node: no PsychoPy, no display, no torch.
+"""The architecture, enforced: layers, one-way imports, a light analysis side, public API.
 
-The lab runtime imports PsychoPy only when an experiment starts.
+DESIGN.md section 1: ``trials`` <- ``metrics`` <- ``plots``/``report``; ``stimuli`` <-
+``models`` <- ``synthesis``; ``workflows`` may import all of these; ``lab``, ``web`` and
+``cli`` sit on top. The analysis side runs on a cluster node: no PsychoPy, no display, no
+torch at import.
 """
 
 from __future__ import annotations
 
 import ast
+import importlib
+import pkgutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 import psychoalign
 
 PACKAGE = Path(psychoalign.__file__).parent
 
+#: Modules every layer may import: the error types, file I/O, checks and the root package.
+FOUNDATION = {"", "errors", "_io", "_checks", "_deprecated", "_lazy", "provenance"}
+ANALYSIS = {"trials", "metrics", "stats", "plots", "report"}
+MODEL_SIDE = {"stimuli", "models", "synthesis", "datasets"}
 
-def test_analysis_side_imports_no_display_or_lab_packages():
+#: Layer -> the layers it may import (besides itself and FOUNDATION).
+ALLOWED = {
+    "": {"trials"},
+    "errors": set(),
+    "_io": set(),
+    "_checks": {"errors"},
+    "_deprecated": set(),
+    "_lazy": set(),
+    "provenance": set(),
+    "trials": set(),
+    "metrics": {"trials"},
+    "stats": {"trials"},
+    "plots": {"trials", "metrics"},
+    "report": {"trials", "metrics", "plots"},
+    "stimuli": {"trials"},
+    "datasets": {"trials", "stimuli"},
+    "models": {"trials", "stimuli"},
+    "synthesis": {"trials", "stimuli", "models"},
+    "workflows": ANALYSIS | MODEL_SIDE,
+    "lab": ANALYSIS | MODEL_SIDE | {"workflows", "cli"},
+    "web": ANALYSIS | MODEL_SIDE | {"workflows"},
+    "cli": ANALYSIS | MODEL_SIDE | {"workflows", "lab", "web"},
+}
+
+
+def _layer(module: str) -> str:
+    """``psychoalign.metrics.clickmaps.maps`` -> ``metrics``; ``psychoalign`` -> ``""``."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else ""
+
+
+def _module_name(path: Path) -> str:
+    relative = path.relative_to(PACKAGE.parent).with_suffix("")
+    parts = list(relative.parts)
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join(parts)
+
+
+def _imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            assert node.level == 0, f"{path}: relative import; use the absolute path"
+            names.add(node.module)
+    return names
+
+
+SOURCES = sorted(PACKAGE.rglob("*.py"))
+
+
+def test_every_module_belongs_to_a_known_layer():
+    layers = {_layer(_module_name(path)) for path in SOURCES}
+    assert layers <= set(ALLOWED) | {""}, layers - set(ALLOWED)
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda path: _module_name(path))
+def test_imports_flow_one_way(path):
+    layer = _layer(_module_name(path))
+    allowed = ALLOWED.get(layer, set()) | {layer} | FOUNDATION
+    for module in _imported_modules(path):
+        if module.split(".")[0] == "psychoalign":
+            assert _layer(module) in allowed, f"{path}: layer '{layer}' imports {module}"
+
+
+def test_metrics_use_only_numpy_pandas_scipy():
+    allowed_third_party = {"numpy", "pandas", "scipy"}
+    for path in (PACKAGE / "metrics").rglob("*.py"):
+        for module in _imported_modules(path):
+            top = module.split(".")[0]
+            assert top in allowed_third_party | {"psychoalign"} or (
+                top in sys.stdlib_module_names
+            ), (path, module)
+
+
+def test_analysis_side_imports_no_display_torch_or_lab_packages():
     code = (
         "import sys, psychoalign, psychoalign.trials, psychoalign.metrics, psychoalign.datasets, "
-        "psychoalign.provenance, psychoalign.stimuli, psychoalign.cli, psychoalign.lab.runner\n"
+        "psychoalign.provenance, psychoalign.stimuli, psychoalign.errors, psychoalign.workflows, "
+        "psychoalign.cli, psychoalign.lab.runner, psychoalign.lab.config\n"
         "heavy = sorted({m.split('.')[0] for m in sys.modules} & "
         "{'psychopy', 'pyglet', 'torch', 'matplotlib', 'psychtoolbox'})\n"
         "print(','.join(heavy))"
@@ -30,45 +120,56 @@ def test_analysis_side_imports_no_display_or_lab_packages():
     assert result.stdout.strip() == ""
 
 
-def _imported_modules(path: Path) -> set[str]:
-    tree = ast.parse(path.read_text())
-    names = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names |= {alias.name for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            names.add(node.module)
-    return names
+def _public_packages() -> list[str]:
+    return sorted(
+        info.name
+        for info in pkgutil.walk_packages([str(PACKAGE)], prefix="psychoalign.")
+        if info.ispkg and not any(part.startswith("_") for part in info.name.split("."))
+    )
 
 
-def test_metrics_import_only_the_trial_table_and_themselves():
-    allowed_third_party = {"numpy", "pandas", "scipy"}
-    for path in (PACKAGE / "metrics").glob("*.py"):
-        for module in _imported_modules(path):
-            top = module.split(".")[0]
-            if top == "psychoalign":
-                assert module == "psychoalign.trials" or module.startswith("psychoalign.metrics"), (
-                    path,
-                    module,
-                )
-            else:
-                assert top in allowed_third_party or top in sys.stdlib_module_names, (path, module)
+@pytest.mark.parametrize("package", ["psychoalign", *_public_packages()])
+def test_package_all_is_the_union_of_its_modules_all(package):
+    imported = importlib.import_module(package)
+    folder = Path(imported.__file__).parent
+    union: set[str] = set()
+    for info in pkgutil.iter_modules([str(folder)]):
+        if info.name.startswith("_") or (
+            info.name in ("cli", "lab", "web") and package == ("psychoalign")
+        ):
+            continue
+        module = importlib.import_module(f"{package}.{info.name}")
+        assert hasattr(module, "__all__"), f"{module.__name__} has no __all__"
+        if package != "psychoalign":
+            union |= set(module.__all__)
+    if package == "psychoalign":
+        assert set(imported.__all__) <= set(dir(imported)) | {"__version__"}
+        return
+    assert set(imported.__all__) == union, (
+        f"{package}.__all__ lacks {sorted(union - set(imported.__all__))} and has extra "
+        f"{sorted(set(imported.__all__) - union)}"
+    )
+    assert all(hasattr(imported, name) for name in imported.__all__)
 
 
-def test_stimuli_import_neither_lab_plots_nor_metrics():
-    for path in (PACKAGE / "stimuli").glob("*.py"):
-        for module in _imported_modules(path):
-            assert not module.startswith(
-                ("psychoalign.lab", "psychoalign.plots", "psychoalign.metrics")
-            ), (
-                path,
-                module,
-            )
+def test_no_function_over_80_lines_and_no_module_over_600():
+    too_long = []
+    for path in [*SOURCES, *(PACKAGE.parents[1] / "experiments").glob("*.py")]:
+        lines = path.read_text().splitlines()
+        if len(lines) > 600:
+            too_long.append(f"{path}: {len(lines)} lines")
+        for node in ast.walk(ast.parse("\n".join(lines))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                code = _code_lines(node, lines)
+                if code > 80:
+                    too_long.append(f"{path}:{node.lineno} {node.name}: {code} lines of code")
+    assert not too_long, "\n".join(too_long)
 
 
-def test_public_modules_declare_all():
-    for module in ("trials", "datasets", "provenance"):
-        assert hasattr(__import__(f"psychoalign.{module}", fromlist=["__all__"]), "__all__")
-    import psychoalign.metrics as metrics
-
-    assert all(hasattr(metrics, name) for name in metrics.__all__)
+def _code_lines(node: ast.FunctionDef | ast.AsyncFunctionDef, lines: list[str]) -> int:
+    """Lines of code in a function: its docstring, comments and blank lines aside."""
+    span = set(range(node.lineno, node.end_lineno + 1))
+    first = node.body[0]
+    if isinstance(first, ast.Expr) and isinstance(getattr(first, "value", None), ast.Constant):
+        span -= set(range(first.lineno, first.end_lineno + 1))
+    return sum(1 for n in span if lines[n - 1].strip() and not lines[n - 1].strip().startswith("#"))

@@ -9,8 +9,9 @@ from typer.testing import CliRunner
 
 from psychoalign.cli import app
 from psychoalign.datasets import stimulus_set
-from psychoalign.models import evaluate, load_model
+from psychoalign.models import load_model
 from psychoalign.stimuli.metamers import make_metamer_set
+from psychoalign.workflows import evaluate
 
 
 def test_metamers_of_one_model_classified_by_another(tmp_path):

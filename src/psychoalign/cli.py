@@ -413,7 +413,7 @@ def evaluate(
     with _user_errors():
         if not stimuli:
             raise StimulusSetError("--stimuli: give at least one stimulus set folder.")
-        from psychoalign.models import evaluate as evaluate_models
+        from psychoalign.workflows.evaluation import evaluate as evaluate_models
 
         sets = [StimulusSet.open(path) for path in stimuli]
         units = evaluate_models(

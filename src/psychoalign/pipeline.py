@@ -132,7 +132,7 @@ def compare_humans_and_models(
         The combined trials, the comparison tables, the statistics, the figure files and
         the report.
     """
-    from psychoalign.models import evaluate
+    from psychoalign.workflows.evaluation import evaluate
 
     out = Path(out)
     columns = (TextColumn("{task.description:<20}"), BarColumn(), TimeElapsedColumn())

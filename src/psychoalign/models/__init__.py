@@ -1,10 +1,11 @@
-"""Model observers: model zoo, decision mappings, evaluation, feature importance, features.
+"""Model observers: model zoo, decision mappings, the model observer, feature importance, features.
 
-Needs torch (``pip install 'psychoalign[models]'``); never imports ``lab``, ``plots`` or
-``metrics``.
+Needs torch (``pip install 'psychoalign[models]'``); imports only ``stimuli`` and ``trials``
+of psychoalign. Evaluating models on stimulus sets into result folders is a workflow:
+:func:`psychoalign.workflows.evaluate`.
 """
 
-from psychoalign.models.evaluate import evaluate
+from psychoalign._deprecated import moved
 from psychoalign.models.features import activations, layer_names
 from psychoalign.models.mappings import (
     DecisionMapping,
@@ -41,7 +42,6 @@ __all__ = [
     "activations",
     "animal_mapping",
     "available_models",
-    "evaluate",
     "feature_importance",
     "from_module",
     "get_mapping",
@@ -53,3 +53,5 @@ __all__ = [
     "mapping_from_file",
     "wordnet_mapping",
 ]
+
+__getattr__ = moved(__name__, {"evaluate": "psychoalign.workflows.evaluation"})

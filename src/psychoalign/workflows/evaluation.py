@@ -5,14 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from psychoalign._io import replaced_folder
 from psychoalign.models.mappings import DecisionMapping
 from psychoalign.models.observer import ModelObserver
 from psychoalign.models.zoo import ModelError, VisionModel, load_model
@@ -50,21 +49,10 @@ def _existing_key(folder: Path) -> str | None:
 
 def _write_unit(folder: Path, run: Any, record: dict[str, Any]) -> None:
     """Write trials, probabilities and run.json into a staging folder, then swap it in."""
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-    try:
+    with replaced_folder(folder) as staging:
         run.trials.to_csv(staging / TRIALS_FILE, index=False)
         run.probabilities.to_csv(staging / PROBABILITIES_FILE, index=False)
         (staging / RUN_FILE).write_text(json.dumps(record, indent=2, default=str) + "\n")
-        if folder.exists():
-            retired = Path(tempfile.mkdtemp(prefix=f".{folder.name}.old-", dir=folder.parent))
-            os.replace(folder, retired / folder.name)
-            os.replace(staging, folder)
-            shutil.rmtree(retired, ignore_errors=True)
-        else:
-            os.rename(staging, folder)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
 
 
 def evaluate(

@@ -7,8 +7,9 @@ import pytest
 
 from psychoalign.datasets import load_model_vs_human, stimulus_set
 from psychoalign.metrics import error_consistency
-from psychoalign.models import ModelError, evaluate, load_model
+from psychoalign.models import ModelError, load_model
 from psychoalign.trials import read_trials
+from psychoalign.workflows import evaluate
 
 
 @pytest.fixture(scope="module")
