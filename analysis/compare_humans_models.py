@@ -17,9 +17,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from psychoalign.datasets import data_dir
-from psychoalign.pipeline import compare_humans_and_models
 from psychoalign.stimuli import StimulusSet
 from psychoalign.trials import find_trial_files, read_trials
+from psychoalign.workflows.compare import compare_humans_and_models
 
 DATA = data_dir()
 

@@ -24,7 +24,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from psychoalign.metrics.clickmaps import CLICK_COLUMNS, build_maps, spearman_maps
+from psychoalign.metrics.clickmaps import build_maps, spearman_maps
+from psychoalign.metrics.clickmaps.clicks import CLICK_COLUMNS
 
 SIZE = 224
 

@@ -46,7 +46,7 @@ import torch
 from psychoalign.datasets import stimulus_set
 from psychoalign.models import ModelObserver, load_model
 from psychoalign.models.features import feature_extractor
-from psychoalign.stimuli.metamers import Metamer
+from psychoalign.synthesis import Metamer
 
 
 class LayerModel(torch.nn.Module):

@@ -8,7 +8,8 @@ points), when the click budget is spent or at the time limit (0 points). A runni
 and the clicks and seconds left are on screen. Clicks are stored in image pixel
 coordinates (row, col of the stimulus file, whatever its size on screen) with their
 times from image onset and the model's answer after each, as JSON in ``clicks``; build
-human maps from them with ``psychoalign clickmaps build``. Run it with
+human maps from them with ``psychoalign clickmaps build``. The game's rules (bubble size,
+budget, time limit, points) are :mod:`psychoalign.lab.clickme_rules`. Run it with
 
     psychoalign run clickme --participant 01
     python experiments/clickme.py --participant 01
@@ -18,11 +19,22 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from psychoalign.lab.clickme_rules import ClickMeRules, reveal
+from psychoalign.lab.errors import LabError
 from psychoalign.lab.paradigm import planned_trial
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from psychopy.visual import Circle, ImageStim, TextStim
+
+    from psychoalign.lab.context import Lab
+    from psychoalign.stimuli import StimulusSet
 
 RT_REFERENCE = "image onset"
 COLUMNS = [
@@ -38,147 +50,124 @@ COLUMNS = [
 ]
 
 
-def response_categories(config: dict[str, Any], stimuli: Any) -> list[str]:
+def response_categories(config: dict[str, Any], stimuli: StimulusSet) -> list[str]:
     """The categories the model can answer (those of the stimulus set)."""
     return list(stimuli.categories)
 
 
 def plan(
-    stimuli: Any, config: dict[str, Any], participant_index: int, rng: np.random.Generator
-) -> list[dict]:
-    """Every stimulus once, shuffled."""
+    stimuli: StimulusSet,
+    config: dict[str, Any],
+    participant_index: int,
+    rng: np.random.Generator,
+) -> list[dict[str, Any]]:
+    """Every stimulus once, shuffled (the game's settings are checked first)."""
+    ClickMeRules.from_config(config)
+    if not config.get("task_model"):
+        raise LabError("task_model: ClickMe needs a model to reveal the bubbles to; name one.")
     manifest = stimuli.manifest.iloc[rng.permutation(len(stimuli))]
     return [planned_trial(row, rng) for row in manifest.itertuples(index=False)]
 
 
-def initial_state(completed: Any) -> dict[str, Any]:
+def initial_state(completed: pd.DataFrame | None) -> dict[str, Any]:
     """The running score: 0, or the points of the trials already done (on --resume)."""
     if completed is None or len(completed) == 0:
         return {"score": 0}
     return {"score": int(completed["points"].astype(int).sum())}
 
 
-def bubble_diameter(config: dict[str, Any], image_size: int) -> float:
-    """The bubble diameter in image pixels: ``bubble_px`` at ``reference_px``, scaled."""
-    return config["bubble_px"] * image_size / config["reference_px"]
+@dataclass(frozen=True)
+class _Picture:
+    """The trial's image: its pixels, and where they are drawn (centred, ``scale`` times)."""
 
+    pixels: np.ndarray
+    scale: float
 
-def reveal(
-    pixels: np.ndarray, clicks: list[tuple[int, int]], diameter: float, grey: float
-) -> np.ndarray:
-    """The image as the model sees it: discs around the clicks, ``grey`` elsewhere."""
-    rows, cols = np.indices(pixels.shape[:2])
-    shown = np.zeros(pixels.shape[:2], dtype=bool)
-    for row, col in clicks:
-        shown |= (rows - row) ** 2 + (cols - col) ** 2 <= (diameter / 2) ** 2
-    hidden = np.full_like(pixels, round(grey * 255))
-    return np.where(shown[..., None], pixels, hidden)
+    @property
+    def height(self) -> int:
+        return self.pixels.shape[0]
 
+    @property
+    def width(self) -> int:
+        return self.pixels.shape[1]
 
-def present(lab: Any, trial: dict[str, Any]) -> dict[str, Any]:
-    """One image: clicks until the model recognises it, the budget is spent or time is up."""
-    from PIL import Image
-    from psychopy import visual
+    @property
+    def shown_height(self) -> float:
+        return self.height * self.scale
 
-    config, frames = lab.config, lab.frames
-    fixation = lab.display.show([lab.fixation()], frames["fixation"], screenshot="fixation")
-    image = lab.image(trial["stimulus"])
-    with Image.open(lab.stimuli.file(trial["stimulus"])) as picture:
-        pixels = np.asarray(picture.convert("RGB"))
-    height, width = pixels.shape[:2]
-    scale = float(config.get("stimulus_scale", 1.0))
-    shown_h, shown_w = height * scale, width * scale
-    diameter = bubble_diameter(config, max(height, width))
-    budget = int(config["click_budget"])
-    label = lab.text(f"{trial['category'].upper()}: click what shows it", height=26)
-    label.pos = (0, shown_h / 2 + 40)
-    status = lab.text("", height=20)
-    status.pos = (0, -shown_h / 2 - 36)
-    markers: list[Any] = []
+    @property
+    def shown_width(self) -> float:
+        return self.width * self.scale
 
-    def status_line(now: float, onset: float, n_clicks: int) -> list[Any]:
-        left = max(0.0, config["durations_ms"]["time_limit"] / 1000 - (now - onset))
-        status.text = (
-            f"clicks left {budget - n_clicks}    time {math.ceil(left)} s    "
-            f"score {lab.state['score']}"
+    def pixel_at(self, x: float, y: float) -> tuple[int, int] | None:
+        """The image pixel (row, col) under window point (x, y), None outside the image."""
+        col = math.floor((x + self.shown_width / 2) / self.scale)
+        row = math.floor((self.shown_height / 2 - y) / self.scale)
+        return (row, col) if 0 <= row < self.height and 0 <= col < self.width else None
+
+    def centre_of(self, row: int, col: int) -> tuple[float, float]:
+        """The window point at the centre of image pixel (row, col)."""
+        return (
+            (col + 0.5) * self.scale - self.shown_width / 2,
+            self.shown_height / 2 - (row + 0.5) * self.scale,
         )
-        return [status]
 
-    status_line(0, 0, 0)
+
+def _picture(lab: Lab, stimulus: str) -> _Picture:
+    from PIL import Image
+
+    with Image.open(lab.stimuli.file(stimulus)) as picture:
+        pixels = np.asarray(picture.convert("RGB"))
+    return _Picture(pixels, float(lab.config.get("stimulus_scale", 1.0)))
+
+
+def _status(
+    status: TextStim, rules: ClickMeRules, score: int, elapsed_s: float, n_clicks: int
+) -> list[TextStim]:
+    """The line under the image: clicks left, seconds left and the score."""
+    status.text = (
+        f"clicks left {rules.clicks_left(n_clicks)}    "
+        f"time {math.ceil(rules.seconds_left(elapsed_s))} s    score {score}"
+    )
+    return [status]
+
+
+def present(lab: Lab, trial: dict[str, Any]) -> dict[str, Any]:
+    """One image: clicks until the model recognises it, the budget is spent or time is up."""
+    rules = ClickMeRules.from_config(lab.config)
+    fixation = lab.display.show([lab.fixation()], lab.frames["fixation"], screenshot="fixation")
+    image = lab.image(trial["stimulus"])
+    picture = _picture(lab, trial["stimulus"])
+    diameter = rules.bubble_diameter(max(picture.height, picture.width))
+    label = lab.text(f"{trial['category'].upper()}: click what shows it", height=26)
+    label.pos = (0, picture.shown_height / 2 + 40)
+    status = lab.text("", height=20)
+    status.pos = (0, -picture.shown_height / 2 - 36)
+    score = lab.state["score"]
+    _status(status, rules, score, 0, 0)
     lab.responses.clear_clicks()
     shown = lab.present_stimulus(image, 1, extra=[label, status])
     onset = shown.onset
-    until = onset + config["durations_ms"]["time_limit"] / 1000
-    if lab.participant is not None:
-        points = lab.participant.choose_points(
-            lab.seen, trial["category"], budget, spacing=diameter * scale / 2
-        )
-        lab.participant.click_points(
-            [lab.display.to_screen(-shown_w / 2 + c, shown_h / 2 - r) for r, c in points]
-        )
-    clicks: list[dict[str, Any]] = []
-    answer = "na"
+    _simulated_clicks(lab, trial, picture, rules.click_budget, diameter)
     try:
-        while len(clicks) < budget:
-            click = lab.responses.next_click(
-                [label, image, *markers],
-                until=until,
-                on_frame=lambda now: status_line(now, onset, len(clicks)),
-            )
-            if click is None:
-                break
-            x, y, when = click
-            col = math.floor((x + shown_w / 2) / scale)
-            row = math.floor((shown_h / 2 - y) / scale)
-            if not (0 <= row < height and 0 <= col < width):
-                continue  # outside the image: not a click on it
-            revealed = reveal(
-                pixels,
-                [(c["row"], c["col"]) for c in clicks] + [(row, col)],
-                diameter,
-                config["hidden_grey"],
-            )
-            answers, scores = lab.task_model.respond(revealed[None])
-            answer = answers[0]
-            target = lab.task_model.mapping.categories.index(trial["category"])
-            clicks.append(
-                {
-                    "row": row,
-                    "col": col,
-                    "t": round(when - onset, 4),
-                    "model_response": answer,
-                    "model_score": round(float(scores[0, target]), 6),
-                }
-            )
-            markers.append(
-                visual.Circle(
-                    lab.win,
-                    radius=diameter * scale / 2,
-                    pos=((col + 0.5) * scale - shown_w / 2, shown_h / 2 - (row + 0.5) * scale),
-                    lineColor="yellow",
-                    fillColor=None,
-                    lineWidth=2,
-                )
-            )
-            if answer == trial["category"]:
-                break
+        clicks, answer = _clicks(
+            lab,
+            trial,
+            picture,
+            rules,
+            diameter,
+            [label, image],
+            onset=onset,
+            on_frame=lambda now, n_clicks: _status(status, rules, score, now - onset, n_clicks),
+        )
     finally:
         if lab.participant is not None:
             lab.participant.stop_clicking()
     recognised = answer == trial["category"]
-    points = budget - len(clicks) + 1 if recognised else 0
+    points = rules.points(recognised=recognised, n_clicks=len(clicks))
     lab.state["score"] += points
     end = lab.display.last_flip
-    message = (
-        f"Recognised after {len(clicks)} click{'s' if len(clicks) != 1 else ''}: +{points} points"
-        if recognised
-        else "Not recognised: 0 points"
-    )
-    lab.display.show(
-        [lab.text(f"{message}\n\nscore {lab.state['score']}")],
-        frames["feedback"],
-        screenshot="feedback",
-    )
+    _feedback(lab, recognised, len(clicks), points)
     return {
         "response": answer,
         "rt": clicks[-1]["t"] if clicks else float("nan"),
@@ -188,10 +177,10 @@ def present(lab: Any, trial: dict[str, Any]) -> dict[str, Any]:
         "recognised": recognised,
         "points": points,
         "score": lab.state["score"],
-        "image_height": height,
-        "image_width": width,
+        "image_height": picture.height,
+        "image_width": picture.width,
         "bubble_px": round(diameter, 3),
-        "click_budget": budget,
+        "click_budget": rules.click_budget,
         "fixation_frames": fixation.frames,
         "stim_frames": shown.frames,
         "isi_frames": 0,
@@ -202,6 +191,107 @@ def present(lab: Any, trial: dict[str, Any]) -> dict[str, Any]:
         "response_onset_s": onset,
         "stimulus_duration_s": end - onset,
     }
+
+
+def _simulated_clicks(
+    lab: Lab, trial: dict[str, Any], picture: _Picture, budget: int, diameter: float
+) -> None:
+    """A simulated participant picks its points in what it saw and starts clicking them."""
+    if lab.participant is None:
+        return
+    points = lab.participant.choose_points(
+        lab.seen, trial["category"], budget, spacing=diameter * picture.scale / 2
+    )
+    lab.participant.click_points(
+        [
+            lab.display.to_screen(-picture.shown_width / 2 + c, picture.shown_height / 2 - r)
+            for r, c in points
+        ]
+    )
+
+
+def _clicks(
+    lab: Lab,
+    trial: dict[str, Any],
+    picture: _Picture,
+    rules: ClickMeRules,
+    diameter: float,
+    drawn: list[ImageStim | TextStim],
+    *,
+    onset: float,
+    on_frame: Callable[[float, int], list[TextStim]],
+) -> tuple[list[dict[str, Any]], str]:
+    """Clicks on the image, the model's answer after each, until it is right or the game ends.
+
+    ``drawn`` is redrawn on every frame with a ring at every click, and ``on_frame(now,
+    n_clicks)`` on top. Returns the clicks (image pixel, time from ``onset``, the model's
+    answer and its score for the category) and the model's last answer (``na`` before
+    any click).
+    """
+    until = onset + rules.time_limit_s
+    markers: list[Circle] = []
+    clicks: list[dict[str, Any]] = []
+    answer = "na"
+    while len(clicks) < rules.click_budget:
+        click = lab.responses.next_click(
+            [*drawn, *markers], until=until, on_frame=lambda now: on_frame(now, len(clicks))
+        )
+        if click is None:
+            break
+        x, y, when = click
+        pixel = picture.pixel_at(x, y)
+        if pixel is None:
+            continue  # outside the image: not a click on it
+        revealed = reveal(
+            picture.pixels,
+            [(c["row"], c["col"]) for c in clicks] + [pixel],
+            diameter,
+            rules.hidden_grey,
+        )
+        answers, scores = lab.task_model.respond(revealed[None])
+        answer = answers[0]
+        target = lab.task_model.mapping.categories.index(trial["category"])
+        clicks.append(
+            {
+                "row": pixel[0],
+                "col": pixel[1],
+                "t": round(when - onset, 4),
+                "model_response": answer,
+                "model_score": round(float(scores[0, target]), 6),
+            }
+        )
+        markers.append(_marker(lab, picture, pixel, diameter))
+        if answer == trial["category"]:
+            break
+    return clicks, answer
+
+
+def _marker(lab: Lab, picture: _Picture, pixel: tuple[int, int], diameter: float) -> Circle:
+    """A yellow ring where a bubble was revealed."""
+    from psychopy import visual
+
+    return visual.Circle(
+        lab.win,
+        radius=diameter * picture.scale / 2,
+        pos=picture.centre_of(*pixel),
+        lineColor="yellow",
+        fillColor=None,
+        lineWidth=2,
+    )
+
+
+def _feedback(lab: Lab, recognised: bool, n_clicks: int, points: int) -> None:
+    """The points of the image and the running score."""
+    message = (
+        f"Recognised after {n_clicks} click{'s' if n_clicks != 1 else ''}: +{points} points"
+        if recognised
+        else "Not recognised: 0 points"
+    )
+    lab.display.show(
+        [lab.text(f"{message}\n\nscore {lab.state['score']}")],
+        lab.frames["feedback"],
+        screenshot="feedback",
+    )
 
 
 if __name__ == "__main__":

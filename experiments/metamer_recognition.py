@@ -11,12 +11,21 @@ it on a metamer set made by ``psychoalign metamers`` with
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from psychoalign.lab.paradigm import icon_categories, planned_trial, presentation_record
-from psychoalign.metrics.metamers import valid_metamers
+from psychoalign.lab.paradigm import (
+    empty_state,
+    icon_categories,
+    planned_trial,
+    presentation_record,
+)
+from psychoalign.stimuli.metamer_sets import valid_metamers
+
+if TYPE_CHECKING:
+    from psychoalign.lab.context import Lab
+    from psychoalign.stimuli import StimulusSet
 
 RT_REFERENCE = "response screen onset"
 COLUMNS = ["metamer_model"]
@@ -24,11 +33,16 @@ COLUMNS = ["metamer_model"]
 
 #: The categories on the response screen.
 response_categories = icon_categories
+#: Nothing is kept from one trial to the next.
+initial_state = empty_state
 
 
 def plan(
-    stimuli: Any, config: dict[str, Any], participant_index: int, rng: np.random.Generator
-) -> list[dict]:
+    stimuli: StimulusSet,
+    config: dict[str, Any],
+    participant_index: int,
+    rng: np.random.Generator,
+) -> list[dict[str, Any]]:
     """All stimuli interleaved at random, with a catch trial after every ``catch_every``.
 
     Metamers that failed validation (manifest column ``valid`` false) are left out unless
@@ -58,7 +72,7 @@ def _trial(row: Any, kind: str, rng: np.random.Generator) -> dict[str, Any]:
     )
 
 
-def present(lab: Any, trial: dict[str, Any]) -> dict[str, Any]:
+def present(lab: Lab, trial: dict[str, Any]) -> dict[str, Any]:
     """One trial; returns the response and the presentation record."""
     frames = lab.frames
     fixation = lab.display.show([lab.fixation()], frames["fixation"], screenshot="fixation")

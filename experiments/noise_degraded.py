@@ -12,11 +12,20 @@ level. Run it with
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from psychoalign.lab.paradigm import icon_categories, planned_trial, presentation_record
+from psychoalign.lab.paradigm import (
+    empty_state,
+    icon_categories,
+    planned_trial,
+    presentation_record,
+)
+
+if TYPE_CHECKING:
+    from psychoalign.lab.context import Lab
+    from psychoalign.stimuli import StimulusSet
 
 #: Reaction times are measured from the onset of the response screen.
 RT_REFERENCE = "response screen onset"
@@ -25,11 +34,16 @@ COLUMNS = ["first_in_block"]
 
 #: The categories on the response screen.
 response_categories = icon_categories
+#: Nothing is kept from one trial to the next.
+initial_state = empty_state
 
 
 def plan(
-    stimuli: Any, config: dict[str, Any], participant_index: int, rng: np.random.Generator
-) -> list[dict]:
+    stimuli: StimulusSet,
+    config: dict[str, Any],
+    participant_index: int,
+    rng: np.random.Generator,
+) -> list[dict[str, Any]]:
     """Each image once, at the level ``(image number + participant) mod levels``, shuffled."""
     manifest = stimuli.manifest
     levels = stimuli.conditions
@@ -47,7 +61,7 @@ def plan(
     ]
 
 
-def present(lab: Any, trial: dict[str, Any]) -> dict[str, Any]:
+def present(lab: Lab, trial: dict[str, Any]) -> dict[str, Any]:
     """One trial; returns the response and the presentation record."""
     frames = lab.frames
     fixation = (

@@ -12,30 +12,38 @@ participants). Run it with
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from psychoalign.lab.paradigm import planned_trial, presentation_record
+from psychoalign.lab.errors import LabError
+from psychoalign.lab.paradigm import empty_state, planned_trial, presentation_record
+
+if TYPE_CHECKING:
+    from psychoalign.lab.context import Lab
+    from psychoalign.stimuli import StimulusSet
 
 RT_REFERENCE = "image onset"
 COLUMNS = ["fixation_fraction", "too_slow"]
+#: Nothing is kept from one trial to the next.
+initial_state = empty_state
 
 
-def response_categories(config: dict[str, Any], stimuli: Any) -> list[str]:
+def response_categories(config: dict[str, Any], stimuli: StimulusSet) -> list[str]:
     """The categories with a response key."""
     return list(config["response"]["keys"])
 
 
 def plan(
-    stimuli: Any, config: dict[str, Any], participant_index: int, rng: np.random.Generator
-) -> list[dict]:
+    stimuli: StimulusSet,
+    config: dict[str, Any],
+    participant_index: int,
+    rng: np.random.Generator,
+) -> list[dict[str, Any]]:
     """Every stimulus once, shuffled; each with a random fixation time and mask seed."""
     keys = config["response"]["keys"]
     missing = sorted(set(stimuli.categories) - set(keys))
     if missing:
-        from psychoalign.lab.errors import LabError
-
         raise LabError(
             f"response.keys: category '{missing[0]}' of stimulus set '{stimuli.name}' has no key."
         )
@@ -46,7 +54,7 @@ def plan(
     ]
 
 
-def present(lab: Any, trial: dict[str, Any]) -> dict[str, Any]:
+def present(lab: Lab, trial: dict[str, Any]) -> dict[str, Any]:
     """One trial; returns the response and the presentation record."""
     frames = lab.frames
     low, high = frames["fixation"]

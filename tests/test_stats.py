@@ -6,8 +6,8 @@ import pytest
 from scipy import stats as scipy_stats
 from scipy.special import expit
 
+from psychoalign.errors import ParameterError, TrialDataError
 from psychoalign.stats import mixed_model, psychometric_fit, threshold_comparison
-from psychoalign.trials import TrialDataError
 from support import make_trials
 
 CATEGORIES = [f"c{i}" for i in range(16)]
@@ -157,3 +157,13 @@ def test_bad_requests_are_refused():
         TrialDataError, match="column 'condition' has 'bw', which is not a numeric level"
     ):
         psychometric_fit(bad)
+
+
+def test_bootstrap_count_and_coverage_are_checked_before_any_fit():
+    trials = _table(_observer("h", "human", lambda level: 0.5, np.random.default_rng(0), 4))
+    with pytest.raises(ParameterError, match=r"^n_boot: 2.5 must be a whole number"):
+        psychometric_fit(trials, n_boot=2.5)
+    with pytest.raises(ParameterError, match=r"^confidence: 1.0 must be a number in \(0, 1\)"):
+        psychometric_fit(trials, confidence=1.0)
+    with pytest.raises(ParameterError, match=r"^confidence: 0 must be a number"):
+        threshold_comparison(pd.DataFrame(), confidence=0)

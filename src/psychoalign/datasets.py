@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from psychoalign.errors import MissingFileError
-from psychoalign.stimuli import StimulusSet, StimulusSetError
-from psychoalign.trials import TrialDataError, read_trials
+from psychoalign.errors import MissingFileError, StimulusSetError, TrialDataError
+from psychoalign.stimuli import StimulusSet
+from psychoalign.trials import read_trials
 
 __all__ = [
     "BUNDLED_STIMULUS_SETS",
@@ -45,6 +45,14 @@ MODEL_VS_HUMAN_DATASETS = (
 )
 
 _DATA_ENVIRONMENT = "PSYCHOALIGN_DATA_DIR"
+#: Where a wheel installs the bundled data (``setup.py`` copies ``data/`` there).
+_INSTALLED_DATA = Path(__file__).resolve().parent / "_data"
+#: The ``data/`` folder of a source checkout (an editable install reads it in place).
+_CHECKOUT_DATA = Path(__file__).resolve().parents[2] / "data"
+
+
+def _holds_data(folder: Path) -> bool:
+    return (folder / "model-vs-human").is_dir()
 
 
 def data_dir() -> Path:
@@ -53,8 +61,15 @@ def data_dir() -> Path:
     Returns
     -------
     pathlib.Path
-        ``$PSYCHOALIGN_DATA_DIR`` when set, otherwise the ``data/`` folder of the
-        psychoalign checkout this package is installed from.
+        The first of: ``$PSYCHOALIGN_DATA_DIR`` when set (then it must hold the data);
+        the data installed with the package (``psychoalign/_data``, from a wheel); the
+        ``data/`` folder of the source checkout this package runs from (an editable
+        install).
+
+    Raises
+    ------
+    psychoalign.errors.MissingFileError
+        When the chosen folder does not hold the data.
 
     Examples
     --------
@@ -62,13 +77,22 @@ def data_dir() -> Path:
     True
     """
     configured = os.environ.get(_DATA_ENVIRONMENT)
-    folder = Path(configured) if configured else Path(__file__).resolve().parents[2] / "data"
-    if not (folder / "model-vs-human").is_dir():
-        raise MissingFileError(
-            f"the bundled data are not at {folder}; install psychoalign from its source "
-            f"checkout (pip install -e .) or set {_DATA_ENVIRONMENT} to its data/ folder."
-        )
-    return folder
+    if configured:
+        folder = Path(configured)
+        if not _holds_data(folder):
+            raise MissingFileError(
+                f"{_DATA_ENVIRONMENT}: {folder} does not hold the bundled data "
+                "(no model-vs-human folder); point it at a copy of psychoalign's data/ folder."
+            )
+        return folder
+    for folder in (_INSTALLED_DATA, _CHECKOUT_DATA):
+        if _holds_data(folder):
+            return folder
+    raise MissingFileError(
+        f"the bundled data are neither installed ({_INSTALLED_DATA}) nor in a checkout "
+        f"({_CHECKOUT_DATA}); reinstall psychoalign (pip install psychoalign, or pip "
+        f"install -e . in its checkout) or set {_DATA_ENVIRONMENT} to its data/ folder."
+    )
 
 
 def load_model_vs_human(datasets: str | Iterable[str] | None = None) -> pd.DataFrame:

@@ -26,7 +26,10 @@ import pandas as pd
 from scipy import special, stats
 from statsmodels.base.model import GenericLikelihoodModel
 
-from psychoalign.trials import TrialDataError, level_values
+from psychoalign._checks import fraction, whole_number
+from psychoalign.errors import TrialDataError
+from psychoalign.metrics._stats import DEFAULT_N_BOOT, percentile_interval
+from psychoalign.trials import level_values
 
 __all__ = [
     "MIXED_METHODS",
@@ -120,7 +123,7 @@ def psychometric_fit(
     max_lapse: float | None = None,
     levels: Mapping[str, float] | None = None,
     by: Sequence[str] = ("experiment", "observer"),
-    n_boot: int = 200,
+    n_boot: int = DEFAULT_N_BOOT,
     confidence: float = 0.95,
     seed: int | None = 0,
 ) -> pd.DataFrame:
@@ -149,7 +152,8 @@ def psychometric_fit(
     by
         Columns that define one fit (an observer within an experiment).
     n_boot
-        Parametric bootstrap resamples for the threshold's percentile interval.
+        Parametric bootstrap resamples for the threshold's percentile interval (default
+        1000, the analysis side's one default; 0: no interval).
     confidence
         Coverage of the interval.
     seed
@@ -200,8 +204,9 @@ def psychometric_fit(
         raise TrialDataError(
             f"column 'condition' has '{bad}', which is not a finite level; leave it out."
         )
+    whole_number("n_boot", n_boot)
+    fraction("confidence", confidence)
     rng = np.random.default_rng(seed)
-    tail = 100 * (1 - confidence) / 2
     rows = []
     for _, data in frame.groupby("experiment", sort=True):
         guess = chance if chance is not None else 1 / data["category"].nunique()
@@ -223,7 +228,9 @@ def psychometric_fit(
                 for _ in range(n_boot)
             ]
             low, high = (
-                np.nanpercentile(boots, [tail, 100 - tail]) if n_boot > 0 else (np.nan, np.nan)
+                percentile_interval(np.asarray(boots), confidence)
+                if n_boot > 0
+                else (np.nan, np.nan)
             )
             threshold = form.threshold(params)
             rows.append(
@@ -265,6 +272,7 @@ def threshold_comparison(fits: pd.DataFrame, *, confidence: float = 0.95) -> pd.
         difference, within_human_range``; ``human_low, human_high`` is the t interval of
         the human mean, ``difference`` = model - human mean.
     """
+    fraction("confidence", confidence)
     rows = []
     for experiment, data in fits.groupby("experiment", sort=True):
         humans = data[data["observer_kind"] == "human"]["threshold"].to_numpy()
@@ -360,6 +368,7 @@ def mixed_model(
     """
     if method not in MIXED_METHODS:
         raise TrialDataError(f"method: '{method}' is not one of {', '.join(MIXED_METHODS)}.")
+    fraction("confidence", confidence)
     data = pd.DataFrame(
         {
             "correct": trials["correct"].astype(int).to_numpy(),

@@ -8,7 +8,7 @@ import pytest
 from psychoalign.datasets import stimulus_set
 from psychoalign.lab.config import load_config
 from psychoalign.lab.errors import LabError
-from psychoalign.lab.runner import _counterbalanced, _plans, load_paradigm
+from psychoalign.lab.loading import _counterbalanced, _plans, load_paradigm, plan_session
 from psychoalign.stimuli import make_stimulus_set
 
 LEVELS = ["0.00", "0.10", "0.35", "0.60"]
@@ -92,3 +92,30 @@ def test_counterbalancing_rotates_with_the_participant_number():
     assert chosen[1][0]["response"]["keys"] == {"animal": "j", "non-animal": "f"}
     assert chosen[2][0]["response"]["keys"] == {"animal": "f", "non-animal": "j"}
     assert chosen[1][0]["response"]["type"] == "keys"  # merged, not replaced
+
+
+def test_a_session_plan_is_the_counterbalanced_seeded_plan(noise_set):
+    module, config = load_paradigm("noise_degraded"), load_config("noise_degraded")
+    config = {**config, "practice_trials": 3, "seed": 17}
+    planned = plan_session("noise_degraded", module, config, noise_set, participant="02", session=1)
+    assert planned.seed == 17 and planned.variant is None
+    assert (planned.trials, planned.practice) == _plans(module, noise_set, config, 2, seed=17)
+    resumed = plan_session(
+        "noise_degraded",
+        module,
+        config,
+        noise_set,
+        participant="02",
+        session=1,
+        recorded={"plan": planned.trials[:2]},
+    )
+    assert resumed.trials == planned.trials[:2] and resumed.practice == []
+
+
+def test_the_seed_comes_from_paradigm_participant_and_session():
+    from psychoalign.lab.loading import _seed
+
+    first = _seed({}, "noise_degraded", "01", 1)
+    assert first == _seed({}, "noise_degraded", "01", 1)
+    assert first != _seed({}, "noise_degraded", "01", 2)
+    assert _seed({"seed": 5}, "noise_degraded", "01", 1) == 5

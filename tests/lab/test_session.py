@@ -90,3 +90,38 @@ def test_a_session_without_a_plan_cannot_be_resumed(tmp_path):
     session.save_record(status="running")
     with pytest.raises(LabError, match="has no trial plan; this session cannot be resumed"):
         Session(tmp_path, "noise_degraded", "01", 1, resume=True)
+
+
+def test_a_damaged_sidecar_is_refused_on_resume(tmp_path):
+    session = Session(tmp_path, "noise_degraded", "01", 1, resume=False)
+    session.append({"trial": 1}, COLUMNS)
+    session.sidecar_path.write_text('{"plan": [')
+    with pytest.raises(LabError) as refused:
+        Session(tmp_path, "noise_degraded", "01", 1, resume=True)
+    assert str(refused.value) == (
+        f"{session.sidecar_path}: is not valid JSON (line 1); this session cannot be resumed."
+    )
+
+
+def test_a_header_cut_short_by_a_kill_leaves_no_trials(tmp_path):
+    session = Session(tmp_path, "noise_degraded", "01", 1, resume=False)
+    session.save_record(plan=[])
+    session.folder.mkdir(parents=True, exist_ok=True)
+    session.path.write_text("trial,stim")  # the process died while writing the header
+    resumed = Session(tmp_path, "noise_degraded", "01", 1, resume=True)
+    assert resumed.completed().empty
+    resumed.append({"trial": 1, "stimulus": "a.png"}, COLUMNS)
+    assert session.path.read_text() == "trial,stimulus,response,rt\n1,a.png,,\n"
+
+
+def test_the_sidecar_is_fsynced_through_one_atomic_write(tmp_path, monkeypatch):
+    import os
+
+    synced = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: synced.append(fd) or real_fsync(fd))
+    session = Session(tmp_path, "noise_degraded", "01", 1, resume=False)
+    session.save_record(status="running")
+    assert len(synced) == 1
+    assert json.loads(session.sidecar_path.read_text()) == {"status": "running"}
+    assert session.sidecar_path.read_text().endswith("}\n")

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from psychoalign.metrics.metamers import metamer_recognisability, valid_metamers
+from psychoalign.metrics.metamers import metamer_recognisability
+from psychoalign.stimuli.metamer_sets import join_metamer_set
 from support import metamer_trials
 
 
@@ -67,23 +70,23 @@ def test_a_metamer_set_names_the_model_and_its_failed_metamers_are_left_out():
         model="net", valid="True"
     )
     manifest.loc[manifest.stimulus == "features.10/img3.png", "valid"] = "False"
-    table = metamer_recognisability(trials, metamer_set=manifest, n_boot=100)
+    table = metamer_recognisability(join_metamer_set(trials, manifest), n_boot=100)
     assert table.metamer_model.unique().tolist() == ["net"]
     late = table[table.condition == "features.10"].set_index("group")
     # image 3 at features.10 is dropped: s1 [0, 0, 0], s2 [0, 0, 0], resnet [1, 0, 0]
     assert late.loc["humans", "accuracy"] == 0.0 and late.loc["humans", "n_trials"] == 6
     assert late.loc["resnet", "accuracy"] == pytest.approx(1 / 3)
-    kept = metamer_recognisability(trials, metamer_set=manifest, include_failed=True, n_boot=100)
+    kept = metamer_recognisability(
+        join_metamer_set(trials, manifest, include_failed=True), n_boot=100
+    )
     assert kept[kept.condition == "features.10"].set_index("group").loc["resnet", "n_trials"] == 4
 
 
-def test_trials_outside_the_metamer_set_are_refused():
-    trials = _with_stimuli(metamer_trials())
-    manifest = trials.drop_duplicates("stimulus")[["stimulus"]].assign(model="net").iloc[1:]
-    with pytest.raises(ValueError, match=r"^trials: stimulus 'natural/img0\.png' is not in the"):
-        metamer_recognisability(trials, metamer_set=manifest)
-    with pytest.raises(ValueError, match=r"^metamer_set: its manifest has no column 'model'"):
-        metamer_recognisability(trials, metamer_set=manifest.drop(columns="model"))
+def test_an_empty_metamer_model_falls_back_to_the_experiment():
+    trials = metamer_trials().assign(metamer_model="")
+    trials.loc[trials.index % 2 == 0, "metamer_model"] = "a"
+    table = metamer_recognisability(trials, n_boot=100)
+    assert sorted(table.metamer_model.unique()) == ["a", "net-metamers"]
 
 
 def test_catch_trials_are_not_counted():
@@ -94,6 +97,9 @@ def test_catch_trials_are_not_counted():
     assert natural.accuracy == (1 + 0.75) / 2 and natural.n_trials == 8
 
 
-def test_the_valid_flag_is_read_from_the_manifest_text():
-    manifest = pd.DataFrame({"valid": ["True", "False", "true", "1", "0", ""]})
-    assert valid_metamers(manifest).tolist() == [True, False, True, True, False, False]
+def test_the_manifest_rules_moved_to_stimuli_and_the_old_names_warn():
+    old = importlib.import_module("psychoalign.metrics.metamers")
+    new = importlib.import_module("psychoalign.stimuli.metamer_sets")
+    for name in ("valid_metamers", "NATURAL"):
+        with pytest.warns(DeprecationWarning, match=rf"metrics\.metamers\.{name} moved to"):
+            assert getattr(old, name) is getattr(new, name)

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from psychoalign import plots
+from psychoalign.errors import TrialDataError
 from psychoalign.metrics import (
     accuracy,
     behavioural_consistency,
@@ -15,7 +16,7 @@ from psychoalign.metrics import (
     error_consistency,
     shape_bias,
 )
-from psychoalign.pipeline import curve_trials
+from psychoalign.workflows.compare import curve_trials
 
 MODEL = "efficientnet_lite0"
 
@@ -158,3 +159,25 @@ def test_pooled_curves_keep_each_model_set_apart(real_trials):
     assert set(pooled.experiment) == {"line drawings"}
     assert {f"{MODEL} (edge)", f"{MODEL} (silhouette)"} <= set(pooled.observer)
     assert "subject-01" in set(pooled.observer)
+
+
+def test_an_empty_table_is_refused_in_one_sentence(tmp_path):
+    empty = pd.DataFrame(
+        columns=["experiment", "condition", "observer", "observer_kind", "accuracy"]
+    )
+    with pytest.raises(TrialDataError, match=r"^accuracy: the table has no rows"):
+        plots.accuracy_by_level(empty, tmp_path / "accuracy")
+    models_only = pd.DataFrame(
+        {
+            "experiment": ["edge"],
+            "condition": ["0"],
+            "observer_1": ["a"],
+            "observer_2": ["b"],
+            "kind_1": ["model"],
+            "kind_2": ["model"],
+            "kappa": [0.5],
+        }
+    )
+    with pytest.raises(TrialDataError, match=r"^kappa: the table has no row with a human"):
+        plots.error_consistency_by_level(models_only, tmp_path / "kappa")
+    assert not list(tmp_path.iterdir())

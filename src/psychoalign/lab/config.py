@@ -10,10 +10,11 @@ from typing import Any
 
 import yaml
 
+from psychoalign._checks import whole_number
 from psychoalign.lab.errors import LabError
 from psychoalign.stimuli.masks import PARADIGM_MASKS
 
-__all__ = ["PARADIGMS", "experiments_dir", "load_config"]
+__all__ = ["PARADIGMS", "experiments_dir", "load_config", "merge_settings"]
 
 #: The paradigms shipped in ``experiments/``.
 PARADIGMS = ("rapid_categorization", "noise_degraded", "metamer_recognition", "clickme")
@@ -22,22 +23,41 @@ _RESPONSE_TYPES = ("keys", "icons", "clicks")
 
 
 def experiments_dir() -> Path:
-    """The paradigm scripts and YAML files: ``$PSYCHOALIGN_EXPERIMENTS`` or the checkout's."""
+    """The paradigm scripts and YAML files.
+
+    The first of: ``$PSYCHOALIGN_EXPERIMENTS`` when set; the experiments installed with the
+    package (``psychoalign/_experiments``, from a wheel); the checkout's ``experiments/``.
+    """
     configured = os.environ.get(_ENVIRONMENT)
-    folder = Path(configured) if configured else Path(__file__).resolve().parents[3] / "experiments"
-    if not folder.is_dir():
-        raise LabError(
-            f"the experiments folder {folder} does not exist; run from a psychoalign checkout "
-            f"or set {_ENVIRONMENT}."
-        )
-    return folder
+    if configured:
+        candidates = [Path(configured)]
+    else:
+        package = Path(__file__).resolve().parents[1]
+        candidates = [package / "_experiments", package.parents[1] / "experiments"]
+    for folder in candidates:
+        if folder.is_dir():
+            return folder
+    raise LabError(
+        f"the experiments folder {candidates[-1]} does not exist; install psychoalign from a "
+        f"wheel or a checkout, or set {_ENVIRONMENT}."
+    )
 
 
-def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+def merge_settings(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    """``base`` with the settings of ``extra`` replacing its own, key by key.
+
+    Nested mappings are merged the same way; neither argument is changed.
+
+    Examples
+    --------
+    >>> merge_settings({"response": {"type": "keys", "keys": {"cat": "f"}}},
+    ...                {"response": {"keys": {"cat": "j"}}})
+    {'response': {'type': 'keys', 'keys': {'cat': 'j'}}}
+    """
     merged = copy.deepcopy(base)
     for key, value in extra.items():
         if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
-            merged[key] = _merge(merged[key], value)
+            merged[key] = merge_settings(merged[key], value)
         else:
             merged[key] = copy.deepcopy(value)
     return merged
@@ -48,6 +68,10 @@ def _read_yaml(path: Path) -> dict[str, Any]:
         content = yaml.safe_load(path.read_text())
     except FileNotFoundError:
         raise LabError(f"{path}: configuration file not found.") from None
+    except OSError as error:  # a folder, or no permission to read
+        raise LabError(
+            f"{path}: the configuration file cannot be read ({error.strerror})."
+        ) from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark else ""
@@ -95,12 +119,14 @@ def _check(config: dict[str, Any], where: str) -> dict[str, Any]:
             f"{where}: setting 'response.type' is '{kind}', not one of "
             f"{', '.join(_RESPONSE_TYPES)}."
         )
+    if kind == "keys":  # the key of each category
+        _require(config, "response.keys", dict, where)
+    if kind == "icons":  # the rows of the icon screen
+        _require(config, "response.icons", list, where)
     for key in ("practice_trials", "break_every"):
-        value = config.get(key, 0)
-        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            raise LabError(
-                f"{where}: setting '{key}' is {value!r}, but must be a whole number >= 0."
-            )
+        whole_number(f"{where}: setting '{key}'", config.get(key, 0), error=LabError)
+    if config.get("seed") is not None:
+        whole_number(f"{where}: setting 'seed'", config["seed"], error=LabError)
     mask = config.get("mask_paradigm")
     if mask is not None and mask not in PARADIGM_MASKS:
         raise LabError(
@@ -140,7 +166,7 @@ def load_config(paradigm: str, override: str | os.PathLike[str] | None = None) -
     config = _read_yaml(path)
     sources = [str(path)]
     if override is not None:
-        config = _merge(config, _read_yaml(Path(override)))
+        config = merge_settings(config, _read_yaml(Path(override)))
         sources.append(str(override))
     checked = _check(config, " + ".join(sources))
     checked["_sources"] = sources

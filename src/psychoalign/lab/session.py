@@ -16,13 +16,13 @@ import io
 import json
 import math
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from psychoalign._io import atomic_file
 from psychoalign.lab.errors import LabError
 
 __all__ = ["Session", "session_stem"]
@@ -39,6 +39,16 @@ def _cell(value: Any) -> str:
     if isinstance(value, float):
         return repr(value)
     return str(value)
+
+
+def _read_sidecar(path: Path) -> dict[str, Any]:
+    """The sidecar of a session being resumed, or a LabError naming the line that is damaged."""
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise LabError(
+            f"{path}: is not valid JSON (line {error.lineno}); this session cannot be resumed."
+        ) from None
 
 
 class Session:
@@ -97,9 +107,7 @@ class Session:
         self.practice_path = self.path.with_name(f"{self.path.stem}_practice.csv")
         self.resumed = resume
         self.record: dict[str, Any] = (
-            json.loads(self.sidecar_path.read_text())
-            if resume and self.sidecar_path.is_file()
-            else {}
+            _read_sidecar(self.sidecar_path) if resume and self.sidecar_path.is_file() else {}
         )
         if resume and "plan" not in self.record:
             raise LabError(
@@ -111,16 +119,9 @@ class Session:
     def save_record(self, **updates: Any) -> None:
         """Update the sidecar and replace it atomically."""
         self.record.update(updates)
-        self.folder.mkdir(parents=True, exist_ok=True)
-        descriptor, temporary = tempfile.mkstemp(
-            prefix=f".{self.sidecar_path.name}.", dir=self.folder
-        )
-        with os.fdopen(descriptor, "w") as handle:
+        with atomic_file(self.sidecar_path, "w", fsync=True, encoding="utf-8") as handle:
             json.dump(self.record, handle, indent=2, default=str)
             handle.write("\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, self.sidecar_path)
 
     # --- trial rows --------------------------------------------------------------------
 
@@ -137,7 +138,14 @@ class Session:
             self.record.setdefault("repairs", []).append(
                 f"removed an unfinished last line of {path.name}"
             )
-        return pd.read_csv(path, dtype=str, keep_default_na=False)
+        try:
+            return pd.read_csv(path, dtype=str, keep_default_na=False)
+        except pd.errors.EmptyDataError:  # killed while writing the header: no trial yet
+            return pd.DataFrame()
+        except pd.errors.ParserError as error:
+            raise LabError(
+                f"{path}: is not a readable trial file ({str(error).strip()})."
+            ) from None
 
     def append(
         self, row: Mapping[str, Any], columns: Sequence[str], *, practice: bool = False

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 
 from psychoalign.lab.errors import LabError
 
-__all__ = ["FRAME_TOLERANCE_MS", "frames", "frames_in_range"]
+__all__ = ["FRAME_TOLERANCE_MS", "frame_table", "frames", "frames_in_range"]
 
 #: How far a duration may be from a whole number of frames and still count as whole.
 FRAME_TOLERANCE_MS = 0.5
@@ -51,9 +51,15 @@ def frames_in_range(bounds: Sequence[float], refresh_hz: float, name: str) -> tu
 
 def frame_table(
     durations_ms: Mapping[str, float | Sequence[float]], refresh_hz: float
-) -> dict[str, object]:
-    """Every configured duration as frames (ranges as (low, high)), all checked at once."""
-    table: dict[str, object] = {}
+) -> dict[str, int | tuple[int, int]]:
+    """Every configured duration as frames (ranges as (low, high)), all checked at once.
+
+    Examples
+    --------
+    >>> frame_table({"stimulus": 200, "fixation": [1100, 1500]}, 60)
+    {'stimulus': 12, 'fixation': (66, 90)}
+    """
+    table: dict[str, int | tuple[int, int]] = {}
     for name, value in durations_ms.items():
         if isinstance(value, (list, tuple)):
             table[name] = frames_in_range(value, refresh_hz, name)

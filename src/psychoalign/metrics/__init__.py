@@ -4,7 +4,11 @@ The analysis side: imports only :mod:`psychoalign.trials`, numpy, scipy and pand
 """
 
 from psychoalign.metrics.accuracy import accuracy
-from psychoalign.metrics.benchmark import MODEL_VS_HUMAN_EXCLUDED_CONDITIONS, benchmark
+from psychoalign.metrics.benchmark import (
+    BENCHMARK_COLUMNS,
+    MODEL_VS_HUMAN_EXCLUDED_CONDITIONS,
+    benchmark,
+)
 from psychoalign.metrics.clickmaps import (
     ClickMaps,
     alignment,
@@ -15,7 +19,7 @@ from psychoalign.metrics.clickmaps import (
     spearman_maps,
     top_fraction_overlap,
 )
-from psychoalign.metrics.error_consistency import error_consistency
+from psychoalign.metrics.error_consistency import error_consistency, kappa_from_counts
 from psychoalign.metrics.image_level import image_accuracy_correlation
 from psychoalign.metrics.metamers import metamer_recognisability
 from psychoalign.metrics.rajalingham import (
@@ -28,6 +32,7 @@ from psychoalign.metrics.suite import PRESETS, comparison_tables
 
 __all__ = [
     "BEHAVIOURAL_METRICS",
+    "BENCHMARK_COLUMNS",
     "MODEL_VS_HUMAN_EXCLUDED_CONDITIONS",
     "PRESETS",
     "ClickMaps",
@@ -44,6 +49,7 @@ __all__ = [
     "disc_kernel",
     "error_consistency",
     "image_accuracy_correlation",
+    "kappa_from_counts",
     "metamer_recognisability",
     "shape_bias",
     "spearman_maps",

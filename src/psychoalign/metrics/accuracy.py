@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from psychoalign._checks import fraction
 from psychoalign.metrics._stats import wilson_interval
 from psychoalign.trials import require_columns
 
@@ -57,6 +58,7 @@ def accuracy(
     >>> table.groupby("condition").accuracy.mean().round(3).tolist()
     [0.797, 0.834, 0.764, 0.77, 0.647, 0.398, 0.148, 0.07]
     """
+    fraction("confidence", confidence)
     keys = [*by, "observer", "observer_kind"]
     require_columns(trials, [*keys, "correct"])
     table = (

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from psychoalign._checks import fraction, whole_number
 from psychoalign.metrics._items import ItemTable, item_tables
 from psychoalign.metrics._stats import percentile_interval
 
@@ -36,7 +37,9 @@ def error_consistency(
         files differ only in name (as in model-vs-human, where names embed the subject)
         are compared trial by trial. A pair is computed over the images both saw.
     n_boot
-        Bootstrap resamples of the group's images for a percentile interval (0: none).
+        Bootstrap resamples of the group's images for a percentile interval. The default
+        0 means no interval by design: kappa itself needs no resampling, and the
+        benchmark computes it for every pair of every condition.
     confidence
         Coverage of the bootstrap interval.
     seed
@@ -74,6 +77,8 @@ def error_consistency(
     >>> round(float(ec.kappa.mean()), 3)
     0.318
     """
+    whole_number("n_boot", n_boot)
+    fraction("confidence", confidence)
     by = list(by)
     rng = np.random.default_rng(seed)
     frames = [_pairs_of(table, by, n_boot, confidence, rng) for table in item_tables(trials, by)]

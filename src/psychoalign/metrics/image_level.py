@@ -7,8 +7,10 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from psychoalign.metrics._stats import masked_spearman, percentile_interval
-from psychoalign.trials import TrialDataError, require_columns
+from psychoalign._checks import fraction, whole_number
+from psychoalign.errors import TrialDataError
+from psychoalign.metrics._stats import DEFAULT_N_BOOT, masked_spearman, percentile_interval
+from psychoalign.trials import require_columns
 
 __all__ = ["image_accuracy_correlation"]
 
@@ -21,7 +23,7 @@ def image_accuracy_correlation(
     by: Sequence[str] = ("experiment",),
     reference: str = "human",
     probabilities: pd.DataFrame | None = None,
-    n_boot: int = 1000,
+    n_boot: int = DEFAULT_N_BOOT,
     confidence: float = 0.95,
     seed: int | None = 0,
 ) -> pd.DataFrame:
@@ -42,7 +44,8 @@ def image_accuracy_correlation(
         probability it gave to the true category (its decision score), otherwise its
         proportion correct.
     n_boot
-        Bootstrap resamples of the reference participants.
+        Bootstrap resamples of the reference participants (default 1000, the analysis
+        side's one default).
     confidence
         Coverage of the percentile intervals.
     seed
@@ -87,6 +90,8 @@ def image_accuracy_correlation(
     require_columns(trials, [*by, *item_keys, "observer", "observer_kind", "correct"])
     if reference not in ("human", "model"):
         raise TrialDataError(f"reference: '{reference}' is neither 'human' nor 'model'.")
+    whole_number("n_boot", n_boot)
+    fraction("confidence", confidence)
     frame = trials.assign(_score=_scores(trials, probabilities))
     rng = np.random.default_rng(seed)
     rows = []

@@ -3,50 +3,38 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from psychoalign._deprecated import moved
 from psychoalign.errors import TrialDataError
 from psychoalign.metrics.accuracy import accuracy
 from psychoalign.trials import require_columns
 
-__all__ = ["metamer_recognisability", "valid_metamers"]
+__all__ = ["metamer_recognisability"]
 
-NATURAL = "natural"
+#: The metamer manifest's rules live in psychoalign.stimuli.metamer_sets (metrics do not
+#: import stimuli); the old names here find them there, with a DeprecationWarning.
+__getattr__ = moved(
+    __name__,
+    {
+        "NATURAL": "psychoalign.stimuli.metamer_sets",
+        "valid_metamers": "psychoalign.stimuli.metamer_sets",
+    },
+)
 
-
-def valid_metamers(manifest: pd.DataFrame) -> pd.Series:
-    """Whether each row of a metamer set's manifest passed validation (column ``valid``).
-
-    Natural images are valid; the manifest stores the flag as text (``True``/``False``).
-    """
-    return manifest["valid"].astype(str).isin(["True", "true", "1"])
-
-
-def _join_manifest(
-    data: pd.DataFrame, manifest: pd.DataFrame, include_failed: bool
-) -> pd.DataFrame:
-    """Trials with the metamer model from the manifest, failed metamers left out."""
-    require_columns(data, ["stimulus"], "metamer_set")
-    missing = [column for column in ("stimulus", "model") if column not in manifest.columns]
-    if missing:
-        raise TrialDataError(
-            f"metamer_set: its manifest has no column '{missing[0]}'; is it a metamer set "
-            "made by psychoalign metamers?"
-        )
-    rows = manifest.set_index("stimulus")
-    unknown = sorted(set(data["stimulus"]) - set(rows.index))
-    if unknown:
-        raise TrialDataError(
-            f"trials: stimulus '{unknown[0]}' is not in the metamer set's manifest; give "
-            "the set the trials were run on."
-        )
-    data["metamer_model"] = data["stimulus"].map(rows["model"]).astype(str)
-    if include_failed or "valid" not in rows.columns:
-        return data
-    return data[data["stimulus"].map(valid_metamers(rows)).to_numpy()]
+_COLUMNS = [
+    "metamer_model",
+    "condition",
+    "group",
+    "observer_kind",
+    "n_observers",
+    "n_trials",
+    "accuracy",
+    "ci_low",
+    "ci_high",
+]
 
 
 def _layer_order(conditions: Sequence[str], natural: str) -> list[str]:
@@ -54,12 +42,63 @@ def _layer_order(conditions: Sequence[str], natural: str) -> list[str]:
     return [natural, *layers] if natural in set(conditions) else layers
 
 
+def _ordered_layers(conditions: pd.Series, natural: str, layers: Sequence[str] | None) -> list[str]:
+    """The conditions in plot order, natural images first; refuses one not in ``layers``."""
+    order = list(layers) if layers is not None else _layer_order(conditions, natural)
+    if layers is not None and natural in set(conditions) and natural not in order:
+        order = [natural, *order]
+    unknown = sorted(set(conditions) - set(order))
+    if unknown:
+        raise TrialDataError(f"layers: condition '{unknown[0]}' of the trials is not listed.")
+    return order
+
+
+def _group_rows(
+    per_observer: pd.DataFrame, n_boot: int, confidence: float, seed: int
+) -> list[tuple]:
+    """One row per metamer model x condition x group: humans pooled, each model alone."""
+    rng = np.random.default_rng(seed)
+    alpha = (1 - confidence) / 2
+    rows = []
+    for (model, condition), group in per_observer.groupby(["metamer_model", "condition"]):
+        humans = group[group["observer_kind"] == "human"]
+        if len(humans):
+            values = humans["accuracy"].to_numpy()
+            draws = rng.choice(values, size=(n_boot, len(values))).mean(axis=1)
+            rows.append(
+                (
+                    model,
+                    condition,
+                    "humans",
+                    "human",
+                    len(values),
+                    int(humans["n_trials"].sum()),
+                    float(values.mean()),
+                    float(np.quantile(draws, alpha)),
+                    float(np.quantile(draws, 1 - alpha)),
+                )
+            )
+        for row in group[group["observer_kind"] != "human"].itertuples(index=False):
+            rows.append(
+                (
+                    model,
+                    condition,
+                    row.observer,
+                    row.observer_kind,
+                    1,
+                    int(row.n_trials),
+                    float(row.accuracy),
+                    float(row.ci_low),
+                    float(row.ci_high),
+                )
+            )
+    return rows
+
+
 def metamer_recognisability(
     trials: pd.DataFrame,
     *,
-    metamer_set: Any = None,
-    include_failed: bool = False,
-    natural: str = NATURAL,
+    natural: str = "natural",
     layers: Sequence[str] | None = None,
     n_boot: int = 2000,
     confidence: float = 0.95,
@@ -73,16 +112,12 @@ def metamer_recognisability(
         Trial table of a metamer experiment (humans from ``metamer_recognition``, model
         observers from ``psychoalign evaluate`` on the metamer set): ``condition`` is
         ``natural`` or the layer the metamer matches; the model the metamers come from
-        is ``metamer_model`` when the table has that column, else the ``experiment``.
-    metamer_set
-        The metamer stimulus set the trials were run on (a
-        :class:`~psychoalign.stimuli.StimulusSet` or its manifest), joined on
-        ``stimulus``: its ``model`` column then names the metamer model of every trial,
-        and metamers whose ``valid`` is false are left out, as the ``metamer_recognition``
-        experiment leaves them out. Use it for model observers run with ``psychoalign
-        evaluate``, whose trials carry neither.
-    include_failed
-        Keep trials on metamers that failed validation (with ``metamer_set``).
+        is ``metamer_model`` when the table has that column (empty cells included), else
+        the ``experiment``. Trials of model observers run with ``psychoalign evaluate``
+        carry no ``metamer_model``: join them with the metamer set first
+        (:func:`psychoalign.stimuli.metamer_sets.join_metamer_set`, which also leaves out
+        the metamers that failed validation, as the ``metamer_recognition`` experiment
+        does).
     natural
         The condition label of the natural images.
     layers
@@ -125,69 +160,14 @@ def metamer_recognisability(
     data = trials.copy()
     if "trial_type" in data.columns:
         data = data[data["trial_type"].astype(str) != "catch"]
-    if metamer_set is not None:
-        data = _join_manifest(data, getattr(metamer_set, "manifest", metamer_set), include_failed)
     if "metamer_model" not in data.columns:
         data["metamer_model"] = ""
     missing = data["metamer_model"].isna() | (data["metamer_model"].astype(str) == "")
     data["metamer_model"] = data["metamer_model"].astype(str).where(~missing, data["experiment"])
     data["correct"] = data["correct"].astype(bool)
     per_observer = accuracy(data, by=("metamer_model", "condition"), confidence=confidence)
-    order = list(layers) if layers is not None else _layer_order(data["condition"], natural)
-    if layers is not None and natural in set(data["condition"]) and natural not in order:
-        order = [natural, *order]
-    unknown = sorted(set(data["condition"]) - set(order))
-    if unknown:
-        raise TrialDataError(f"layers: condition '{unknown[0]}' of the trials is not listed.")
-    rng = np.random.default_rng(seed)
-    alpha = (1 - confidence) / 2
-    rows = []
-    for (model, condition), group in per_observer.groupby(["metamer_model", "condition"]):
-        humans = group[group["observer_kind"] == "human"]
-        if len(humans):
-            values = humans["accuracy"].to_numpy()
-            draws = rng.choice(values, size=(n_boot, len(values))).mean(axis=1)
-            rows.append(
-                (
-                    model,
-                    condition,
-                    "humans",
-                    "human",
-                    len(values),
-                    int(humans["n_trials"].sum()),
-                    float(values.mean()),
-                    float(np.quantile(draws, alpha)),
-                    float(np.quantile(draws, 1 - alpha)),
-                )
-            )
-        for row in group[group["observer_kind"] != "human"].itertuples(index=False):
-            rows.append(
-                (
-                    model,
-                    condition,
-                    row.observer,
-                    row.observer_kind,
-                    1,
-                    int(row.n_trials),
-                    float(row.accuracy),
-                    float(row.ci_low),
-                    float(row.ci_high),
-                )
-            )
-    table = pd.DataFrame(
-        rows,
-        columns=[
-            "metamer_model",
-            "condition",
-            "group",
-            "observer_kind",
-            "n_observers",
-            "n_trials",
-            "accuracy",
-            "ci_low",
-            "ci_high",
-        ],
-    )
+    order = _ordered_layers(data["condition"], natural, layers)
+    table = pd.DataFrame(_group_rows(per_observer, n_boot, confidence, seed), columns=_COLUMNS)
     table.insert(2, "position", table["condition"].map({c: i for i, c in enumerate(order)}))
     naturals = table[table["condition"] == natural].set_index(["metamer_model", "group"])[
         "accuracy"

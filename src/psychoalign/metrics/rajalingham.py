@@ -9,8 +9,10 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
+from psychoalign._checks import whole_number
+from psychoalign.errors import TrialDataError
 from psychoalign.metrics._stats import masked_pearson
-from psychoalign.trials import TrialDataError, require_columns
+from psychoalign.trials import require_columns
 
 __all__ = ["BEHAVIOURAL_METRICS", "behavioural_consistency", "behavioural_signature"]
 
@@ -373,8 +375,7 @@ def behavioural_consistency(
     name = _metric_name(metric)
     if split not in ("trials", "subjects"):
         raise TrialDataError(f"split: '{split}' is neither 'trials' nor 'subjects'.")
-    if n_splits < 1:
-        raise TrialDataError(f"n_splits: {n_splits} must be at least 1.")
+    whole_number("n_splits", n_splits, minimum=1, error=TrialDataError)
     by = list(by)
     require_columns(trials, [*by, "observer", "observer_kind", "image", "category", "response"])
     rng = np.random.default_rng(seed)

@@ -7,8 +7,10 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from psychoalign._checks import fraction
+from psychoalign.errors import TrialDataError
 from psychoalign.metrics._stats import wilson_interval
-from psychoalign.trials import TrialDataError, require_columns
+from psychoalign.trials import require_columns
 
 __all__ = ["cue_conflict_categories", "shape_bias"]
 
@@ -106,6 +108,7 @@ def shape_bias(
     >>> round(float(bias.shape_bias.mean()), 2)
     0.96
     """
+    fraction("confidence", confidence)
     by = list(by)
     require_columns(trials, [*by, "observer", "observer_kind", "category", "response", "image"])
     cues = cue_conflict_categories(trials)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import pandas as pd
 
+from psychoalign.errors import TrialDataError
+from psychoalign.metrics._stats import DEFAULT_N_BOOT
 from psychoalign.metrics.accuracy import accuracy
 from psychoalign.metrics.benchmark import MODEL_VS_HUMAN_EXCLUDED_CONDITIONS, benchmark
 from psychoalign.metrics.error_consistency import error_consistency
 from psychoalign.metrics.image_level import image_accuracy_correlation
 from psychoalign.metrics.rajalingham import behavioural_consistency
 from psychoalign.metrics.shape_bias import shape_bias
-from psychoalign.trials import TrialDataError
 
 __all__ = ["PRESETS", "comparison_tables"]
 
@@ -39,8 +40,10 @@ def comparison_tables(
     preset
         ``"model-vs-human"`` or None (see :data:`PRESETS`).
     n_boot
-        Bootstrap resamples for the error-consistency intervals (0: none) and, when
-        positive, for the image-level ceiling (otherwise 1000 there).
+        Bootstrap resamples for the error-consistency intervals and, when positive, for
+        the image-level ceiling. The default 0 means no error-consistency intervals by
+        design (they multiply the cost of the largest table); the image-level ceiling is
+        always bootstrapped, with the analysis side's default of 1000 resamples then.
     n_splits
         Split halves for the behavioural consistency.
     seed
@@ -69,7 +72,7 @@ def comparison_tables(
     mixed = trials[trials["experiment"].isin(kinds.index[kinds == 2])]
     if len(mixed):
         tables["image_accuracy"] = image_accuracy_correlation(
-            mixed, n_boot=n_boot or 1000, seed=seed
+            mixed, n_boot=n_boot or DEFAULT_N_BOOT, seed=seed
         )
         tables["behavioural_consistency"] = pd.concat(
             [

@@ -6,8 +6,10 @@ of psychoalign. Evaluating models on stimulus sets into result folders is a work
 """
 
 from psychoalign._deprecated import moved
-from psychoalign.models.features import activations, layer_names
+from psychoalign.models.features import activations, check_layers, feature_extractor, layer_names
+from psychoalign.models.folding import fold_batch_norms
 from psychoalign.models.mappings import (
+    ANIMAL_WNID,
     DecisionMapping,
     animal_mapping,
     get_mapping,
@@ -30,6 +32,7 @@ from psychoalign.models.zoo import (
 )
 
 __all__ = [
+    "ANIMAL_WNID",
     "DEFAULT_MODEL",
     "IMPORTANCE_METHODS",
     "SIZE_HANDLING",
@@ -42,7 +45,10 @@ __all__ = [
     "activations",
     "animal_mapping",
     "available_models",
+    "check_layers",
+    "feature_extractor",
     "feature_importance",
+    "fold_batch_norms",
     "from_module",
     "get_mapping",
     "identity_mapping",

@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from psychoalign._checks import whole_number
 from psychoalign.models.mappings import DecisionMapping, get_mapping
 from psychoalign.models.zoo import DEFAULT_MODEL, ModelError, VisionModel, load_model
 from psychoalign.stimuli import StimulusSet
@@ -86,8 +87,7 @@ class ModelObserver:
             raise ModelError(
                 f"size_handling: '{size_handling}' is not one of {', '.join(SIZE_HANDLING)}."
             )
-        if batch_size < 1:
-            raise ModelError(f"batch_size: {batch_size} must be at least 1.")
+        whole_number("batch_size", batch_size, 1, error=ModelError)
         self.model = load_model(model, device=device) if isinstance(model, str) else model
         if device is not None:
             self.model.to(device)

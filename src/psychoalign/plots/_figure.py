@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from psychoalign.trials import TrialDataError, level_values
+from psychoalign.errors import TrialDataError
+from psychoalign.trials import level_values
 
 # Okabe & Ito (2008) colour-blind-safe palette; humans always in vermillion.
 HUMAN_COLOUR = "#D55E00"

@@ -78,6 +78,38 @@ def consistency_bars(
         "consistency",
     )
     panels = {"Category level": category_metric, "Image level": image_metric}
+    table = _consistency_table(consistency, panels)
+    figure, axes = new_figure(2, height=2.4)
+    colours = model_colours(table["observer"])
+    experiments = sorted(table["experiment"].unique())
+    observers = sorted(table["observer"].unique())
+    for ax, (panel, metric) in zip(axes, panels.items(), strict=True):
+        data = table[table["panel"] == panel]
+        _bars(ax, data, experiments, observers, colours)
+        _ceilings(ax, data, experiments)
+        ax.axhline(0, color="0.3", linewidth=0.5)
+        ax.set_xticks(range(len(experiments)), experiments)
+        ax.set_ylim(min(-0.1, float(np.nanmin(data["correlation"], initial=0)) - 0.05), 1.0)
+        ax.set_title(f"{panel} ({metric})")
+        ax.set_ylabel("Correlation with humans (r)")
+    legend_below(figure, axes)
+    return save_figure(
+        figure,
+        table,
+        out,
+        title="Model–human consistency with noise ceilings",
+        caption=(
+            f"Correlation between model and human behavioural signatures, category level "
+            f"({category_metric}) and image level ({image_metric}); mean over split halves of "
+            "the human data. Vermillion line and shading: the human noise ceiling, the square "
+            "root of the split-half reliability of the human signature."
+        ),
+        record=record,
+    )
+
+
+def _consistency_table(consistency: pd.DataFrame, panels: Mapping[str, str]) -> pd.DataFrame:
+    """One row per panel and compared observer: its raw correlation and the human ceiling."""
     rows = []
     for panel, metric in panels.items():
         data = consistency[consistency["metric"] == metric]
@@ -98,62 +130,37 @@ def consistency_bars(
                     row.consistency,
                 )
             )
-    table = pd.DataFrame(
-        rows,
-        columns=[
-            "panel",
-            "metric",
-            "experiment",
-            "observer",
-            "correlation",
-            "ceiling",
-            "consistency",
-        ],
-    )
-    figure, axes = new_figure(2, height=2.4)
-    colours = model_colours(table["observer"])
-    experiments = sorted(table["experiment"].unique())
-    observers = sorted(table["observer"].unique())
+    columns = ["panel", "metric", "experiment", "observer", "correlation", "ceiling"]
+    return pd.DataFrame(rows, columns=[*columns, "consistency"])
+
+
+def _bars(
+    ax: Any,
+    data: pd.DataFrame,
+    experiments: list[str],
+    observers: list[str],
+    colours: Mapping[str, str],
+) -> None:
+    """One bar per observer within each experiment's slot; "n/a" where r is undefined."""
     width = 0.8 / max(len(observers), 1)
-    for ax, (panel, metric) in zip(axes, panels.items(), strict=True):
-        data = table[table["panel"] == panel]
-        for j, observer in enumerate(observers):
-            bars = data[data["observer"] == observer].set_index("experiment").reindex(experiments)
-            x = np.arange(len(experiments)) - 0.4 + width * (j + 0.5)
-            ax.bar(
-                x, bars["correlation"], width=width * 0.9, color=colours[observer], label=observer
+    for j, observer in enumerate(observers):
+        bars = data[data["observer"] == observer].set_index("experiment").reindex(experiments)
+        x = np.arange(len(experiments)) - 0.4 + width * (j + 0.5)
+        ax.bar(x, bars["correlation"], width=width * 0.9, color=colours[observer], label=observer)
+        for position, value in zip(x, bars["correlation"], strict=True):
+            if not np.isfinite(value):  # e.g. a constant signature: r undefined
+                ax.text(position, 0.02, "n/a", ha="center", va="bottom", fontsize=5, rotation=90)
+
+
+def _ceilings(ax: Any, data: pd.DataFrame, experiments: list[str]) -> None:
+    """The human noise ceiling of each experiment: a line, shaded up to 1."""
+    ceilings = data.groupby("experiment")["ceiling"].first().reindex(experiments)
+    for i, ceiling in enumerate(ceilings):
+        if np.isfinite(ceiling):
+            ax.fill_between(
+                [i - 0.45, i + 0.45], ceiling, 1.0, color=HUMAN_COLOUR, alpha=0.15, linewidth=0
             )
-            for position, value in zip(x, bars["correlation"], strict=True):
-                if not np.isfinite(value):  # e.g. a constant signature: r undefined
-                    ax.text(
-                        position, 0.02, "n/a", ha="center", va="bottom", fontsize=5, rotation=90
-                    )
-        ceilings = data.groupby("experiment")["ceiling"].first().reindex(experiments)
-        for i, ceiling in enumerate(ceilings):
-            if np.isfinite(ceiling):
-                ax.fill_between(
-                    [i - 0.45, i + 0.45], ceiling, 1.0, color=HUMAN_COLOUR, alpha=0.15, linewidth=0
-                )
-                ax.hlines(ceiling, i - 0.45, i + 0.45, color=HUMAN_COLOUR, linewidth=1.0)
-        ax.axhline(0, color="0.3", linewidth=0.5)
-        ax.set_xticks(range(len(experiments)), experiments)
-        ax.set_ylim(min(-0.1, float(np.nanmin(data["correlation"], initial=0)) - 0.05), 1.0)
-        ax.set_title(f"{panel} ({metric})")
-        ax.set_ylabel("Correlation with humans (r)")
-    legend_below(figure, axes)
-    return save_figure(
-        figure,
-        table,
-        out,
-        title="Model–human consistency with noise ceilings",
-        caption=(
-            f"Correlation between model and human behavioural signatures, category level "
-            f"({category_metric}) and image level ({image_metric}); mean over split halves of "
-            "the human data. Vermillion line and shading: the human noise ceiling, the square "
-            "root of the split-half reliability of the human signature."
-        ),
-        record=record,
-    )
+            ax.hlines(ceiling, i - 0.45, i + 0.45, color=HUMAN_COLOUR, linewidth=1.0)
 
 
 @styled

@@ -8,7 +8,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
+from psychoalign.errors import TrialDataError
 from psychoalign.plots._figure import (
     HUMAN_COLOUR,
     HUMANS,
@@ -81,72 +83,21 @@ def accuracy_by_level(
     require_columns(
         accuracy, ["experiment", "condition", "observer", "observer_kind", "accuracy"], "accuracy"
     )
-    rows = []
-    for experiment, data in accuracy.groupby("experiment", sort=True):
-        levels = ordered_levels(data["condition"])
-        position = {level: i for i, level in enumerate(levels)}
-        humans = data[data["observer_kind"] == "human"].groupby("condition")["accuracy"]
-        for condition, values in humans:
-            rows.append(
-                (
-                    experiment,
-                    condition,
-                    position[condition],
-                    HUMANS,
-                    "human",
-                    values.mean(),
-                    values.min(),
-                    values.max(),
-                    len(values),
-                )
-            )
-        for row in data[data["observer_kind"] == "model"].itertuples(index=False):
-            rows.append(
-                (
-                    experiment,
-                    row.condition,
-                    position[row.condition],
-                    row.observer,
-                    "model",
-                    row.accuracy,
-                    getattr(row, "ci_low", np.nan),
-                    getattr(row, "ci_high", np.nan),
-                    1,
-                )
-            )
-    table = pd.DataFrame(
-        rows,
-        columns=[
-            "experiment",
-            "condition",
-            "x",
-            "series",
-            "kind",
-            "accuracy",
-            "low",
-            "high",
-            "n_observers",
-        ],
+    _require_rows(accuracy, "accuracy")
+    table = _accuracy_table(accuracy)
+    levels = {
+        experiment: ordered_levels(accuracy.loc[accuracy["experiment"] == experiment, "condition"])
+        for experiment in table["experiment"].unique()
+    }
+    figure = _level_panels(
+        table,
+        "accuracy",
+        levels,
+        reference=chance,
+        ylim=(0, 1.02),
+        level_label=level_label,
+        ylabel="Accuracy (proportion correct)",
     )
-    experiments = sorted(table["experiment"].unique())
-    figure, axes = new_figure(len(experiments))
-    colours = model_colours(table.loc[table["kind"] == "model", "series"])
-    for ax, experiment in zip(axes, experiments, strict=True):
-        panel = table[table["experiment"] == experiment]
-        _band_and_lines(
-            ax,
-            panel,
-            "accuracy",
-            ordered_levels(accuracy.loc[accuracy["experiment"] == experiment, "condition"]),
-            colours,
-        )
-        if chance is not None:
-            ax.axhline(chance, color="0.5", linestyle="--", linewidth=0.6)
-        ax.set_ylim(0, 1.02)
-        ax.set_title(experiment)
-        ax.set_xlabel(level_label)
-        ax.set_ylabel("Accuracy (proportion correct)")
-    legend_below(figure, axes)
     return save_figure(
         figure,
         table,
@@ -200,6 +151,112 @@ def error_consistency_by_level(
         ["experiment", "condition", "observer_1", "observer_2", "kind_1", "kind_2", "kappa"],
         "kappa",
     )
+    table = _kappa_table(kappa)
+    _require_rows(table, "kappa", "with a human observer")
+    levels = {
+        experiment: ordered_levels(
+            table[table["experiment"] == experiment].sort_values("x")["condition"]
+        )
+        for experiment in table["experiment"].unique()
+    }
+    figure = _level_panels(
+        table,
+        "kappa",
+        levels,
+        reference=0,
+        ylim=(-0.2, 1.0),
+        level_label=level_label,
+        ylabel="Error consistency (Cohen's κ)",
+    )
+    return save_figure(
+        figure,
+        table,
+        out,
+        title="Error consistency by condition",
+        caption=(
+            "Trial-by-trial error consistency (Cohen's κ). Band: human–human pairs (mean and "
+            "range), the ceiling a model can reach; lines: each model against every human "
+            "(mean over humans). Dashed: κ = 0, agreement expected by accuracy alone."
+        ),
+        record=record,
+    )
+
+
+def _require_rows(table: pd.DataFrame, parameter: str, which: str = "") -> None:
+    """Refuse a table with nothing to draw (one sentence naming the parameter)."""
+    if table.empty:
+        rows = f"no row {which}" if which else "no rows"
+        raise TrialDataError(f"{parameter}: the table has {rows}, so there is nothing to plot.")
+
+
+def _level_panels(
+    table: pd.DataFrame,
+    value: str,
+    levels: Mapping[str, list[str]],
+    *,
+    reference: float | None,
+    ylim: tuple[float, float],
+    level_label: str,
+    ylabel: str,
+) -> Figure:
+    """One panel per experiment: the human band, a line per model, a dashed reference."""
+    experiments = sorted(table["experiment"].unique())
+    figure, axes = new_figure(len(experiments))
+    colours = model_colours(table.loc[table["kind"] == "model", "series"])
+    for ax, experiment in zip(axes, experiments, strict=True):
+        panel = table[table["experiment"] == experiment]
+        _band_and_lines(ax, panel, value, levels[experiment], colours)
+        if reference is not None:
+            ax.axhline(reference, color="0.5", linestyle="--", linewidth=0.6)
+        ax.set_ylim(*ylim)
+        ax.set_title(experiment)
+        ax.set_xlabel(level_label)
+        ax.set_ylabel(ylabel)
+    legend_below(figure, axes)
+    return figure
+
+
+def _accuracy_table(accuracy: pd.DataFrame) -> pd.DataFrame:
+    """Humans' mean and range, and each model's accuracy and interval, per condition."""
+    rows = []
+    for experiment, data in accuracy.groupby("experiment", sort=True):
+        levels = ordered_levels(data["condition"])
+        position = {level: i for i, level in enumerate(levels)}
+        humans = data[data["observer_kind"] == "human"].groupby("condition")["accuracy"]
+        for condition, values in humans:
+            rows.append(
+                (
+                    experiment,
+                    condition,
+                    position[condition],
+                    HUMANS,
+                    "human",
+                    values.mean(),
+                    values.min(),
+                    values.max(),
+                    len(values),
+                )
+            )
+        for row in data[data["observer_kind"] == "model"].itertuples(index=False):
+            rows.append(
+                (
+                    experiment,
+                    row.condition,
+                    position[row.condition],
+                    row.observer,
+                    "model",
+                    row.accuracy,
+                    getattr(row, "ci_low", np.nan),
+                    getattr(row, "ci_high", np.nan),
+                    1,
+                )
+            )
+    columns = ["experiment", "condition", "x", "series", "kind", "accuracy", "low", "high"]
+    return pd.DataFrame(rows, columns=[*columns, "n_observers"])
+
+
+def _kappa_table(kappa: pd.DataFrame) -> pd.DataFrame:
+    """Mean and range of kappa per condition: human-human pairs, and each model with humans."""
     human_pairs = kappa[(kappa["kind_1"] == "human") & (kappa["kind_2"] == "human")].assign(
         series=HUMANS, kind="human"
     )
@@ -229,44 +286,5 @@ def error_consistency_by_level(
                     len(values),
                 )
             )
-    table = pd.DataFrame(
-        rows,
-        columns=[
-            "experiment",
-            "condition",
-            "x",
-            "series",
-            "kind",
-            "kappa",
-            "low",
-            "high",
-            "n_pairs",
-        ],
-    )
-    experiments = sorted(table["experiment"].unique())
-    figure, axes = new_figure(max(len(experiments), 1))
-    colours = model_colours(table.loc[table["kind"] == "model", "series"])
-    for ax, experiment in zip(axes, experiments, strict=True):
-        panel = table[table["experiment"] == experiment]
-        _band_and_lines(
-            ax, panel, "kappa", ordered_levels(panel.sort_values("x")["condition"]), colours
-        )
-        ax.axhline(0, color="0.5", linestyle="--", linewidth=0.6)
-        ax.set_ylim(-0.2, 1.0)
-        ax.set_title(experiment)
-        ax.set_xlabel(level_label)
-        ax.set_ylabel("Error consistency (Cohen's κ)")
-    if len(axes):
-        legend_below(figure, axes)
-    return save_figure(
-        figure,
-        table,
-        out,
-        title="Error consistency by condition",
-        caption=(
-            "Trial-by-trial error consistency (Cohen's κ). Band: human–human pairs (mean and "
-            "range), the ceiling a model can reach; lines: each model against every human "
-            "(mean over humans). Dashed: κ = 0, agreement expected by accuracy alone."
-        ),
-        record=record,
-    )
+    columns = ["experiment", "condition", "x", "series", "kind", "kappa", "low", "high"]
+    return pd.DataFrame(rows, columns=[*columns, "n_pairs"])

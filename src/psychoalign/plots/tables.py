@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from psychoalign.errors import TrialDataError
 from psychoalign.plots._figure import (
     HUMAN_COLOUR,
     HUMANS,
@@ -19,7 +20,7 @@ from psychoalign.plots._figure import (
     save_figure,
     styled,
 )
-from psychoalign.trials import TrialDataError, require_columns
+from psychoalign.trials import require_columns
 
 __all__ = ["benchmark_table", "confusion_matrices", "shape_bias_by_category"]
 

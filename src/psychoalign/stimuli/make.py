@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -12,7 +12,7 @@ from rich.progress import Progress
 
 from psychoalign.stimuli.degrade import get_manipulation, mean_amplitude_spectrum
 from psychoalign.stimuli.images import StimulusSetError, encode_png, read_image
-from psychoalign.stimuli.stimulus_set import SetWriter, StimulusSet
+from psychoalign.stimuli.stimulus_set import SetWriter, StimulusSet, derived_stimulus
 
 __all__ = ["make_stimulus_set", "stimulus_seed"]
 
@@ -117,12 +117,9 @@ def make_stimulus_set(
                 row_seed = stimulus_seed(seed, level_index, image_index)
                 rng = np.random.default_rng(row_seed)
                 degraded = method.function(read_image(row.path), value, rng, **parameters)
-                stimulus = str(
-                    PurePosixPath(label) / PurePosixPath(row.stimulus).with_suffix(".png")
-                )
                 writer.add(
                     {
-                        "stimulus": stimulus,
+                        "stimulus": derived_stimulus(label, row.stimulus),
                         "image": row.image,
                         "category": row.category,
                         "condition": label,

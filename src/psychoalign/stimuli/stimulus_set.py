@@ -30,7 +30,7 @@ import pandas as pd
 from psychoalign._io import bytes_sha256, file_sha256, staging_folder, swap_folder
 from psychoalign.stimuli.images import StimulusSetError, read_image
 
-__all__ = ["IMAGE_SUFFIXES", "MANIFEST_COLUMNS", "SetWriter", "StimulusSet"]
+__all__ = ["IMAGE_SUFFIXES", "MANIFEST_COLUMNS", "SetWriter", "StimulusSet", "derived_stimulus"]
 
 MANIFEST_COLUMNS = ("stimulus", "image", "category", "condition", "sha256")
 MANIFEST_FILE = "manifest.csv"
@@ -85,6 +85,20 @@ def _check_manifest(manifest: pd.DataFrame, where: str) -> pd.DataFrame:
                 + (" within a condition." if len(columns) > 1 else ".")
             )
     return manifest
+
+
+def derived_stimulus(condition: str, source: str) -> str:
+    """The stimulus id of an image made from source stimulus ``source`` for ``condition``.
+
+    Sets made from a source set (degradations, metamers) write each new image as an
+    8-bit PNG in one folder per condition: ``<condition>/<source>.png``.
+
+    Examples
+    --------
+    >>> derived_stimulus("0.35", "cat/cat1.jpg")
+    '0.35/cat/cat1.png'
+    """
+    return str(PurePosixPath(condition) / PurePosixPath(source).with_suffix(".png"))
 
 
 class StimulusSet:

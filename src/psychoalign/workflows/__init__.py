@@ -9,7 +9,22 @@ from psychoalign._lazy import lazy_attributes
 
 #: Public name -> the module that defines it.
 _HOMES = {
+    "align_clickmaps": "psychoalign.workflows.clickmaps",
+    "build_clickmaps": "psychoalign.workflows.clickmaps",
+    "COMPARE_FILES_STEPS": "psychoalign.workflows.compare",
+    "FileComparison": "psychoalign.workflows.compare",
+    "PipelineResult": "psychoalign.workflows.compare",
+    "compare_files": "psychoalign.workflows.compare",
+    "compare_humans_and_models": "psychoalign.workflows.compare",
+    "curve_trials": "psychoalign.workflows.compare",
+    "DEMO_SEED": "psychoalign.workflows.demo",
+    "run_demo": "psychoalign.workflows.demo",
+    "summary_table": "psychoalign.workflows.demo",
+    "RUN_FILE": "psychoalign.workflows.evaluation",
     "evaluate": "psychoalign.workflows.evaluation",
+    "unit_key": "psychoalign.workflows.evaluation",
+    "make_metamer_set": "psychoalign.workflows.metamers",
+    "metamer_recognisability_analysis": "psychoalign.workflows.metamers",
 }
 
 __all__ = sorted(_HOMES)

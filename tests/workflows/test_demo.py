@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import torch
 
-from psychoalign.demo import run_demo, summary_table
+from psychoalign.workflows.demo import run_demo, summary_table
 from support import images_in_browser
 
 
@@ -94,3 +94,12 @@ def test_the_demo_command_reuses_cached_model_runs_and_prints_the_table(demo):
     assert "report.html" in result.output
     runs = [json.loads(p.read_text()) for p in demo.out.glob("models/*/*/run.json")]
     assert len(runs) == 4
+
+
+def test_the_old_demo_path_warns_and_gives_the_same_objects():
+    import psychoalign.demo as old
+    import psychoalign.workflows.demo as new
+
+    for name in ("run_demo", "summary_table", "DEMO_SEED"):
+        with pytest.warns(DeprecationWarning, match=f"psychoalign.workflows.demo.{name}"):
+            assert getattr(old, name) is getattr(new, name)

@@ -1,24 +1,19 @@
+"""read_trials per format, on the bundled model-vs-human files; errors name file, row, column."""
+
 from __future__ import annotations
 
 import math
 import shutil
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from psychoalign.trials import (
-    MODEL_VS_HUMAN_CATEGORIES,
     TRIAL_COLUMNS,
     TrialDataError,
     find_trial_files,
     image_id,
     read_trials,
-    validate_trials,
-    write_trials,
 )
 from support import HUMAN_RAW, make_trials, raw_rows
 
@@ -165,17 +160,6 @@ def test_unknown_observer_kind_is_named(tmp_path):
         read_trials(path)
 
 
-def test_an_observer_has_one_kind():
-    table = make_trials(
-        [("a", "human", "x.png", "cat", "cat"), ("a", "model", "y.png", "dog", "dog")]
-    )
-    with pytest.raises(
-        TrialDataError,
-        match=r"row 1: column 'observer_kind' has 'model' but observer 'a' is 'human' at row 0",
-    ):
-        validate_trials(table)
-
-
 def test_duplicate_trial_names_both_rows(tmp_path):
     def repeat_trial(lines):
         lines[5] = lines[5].replace(",5,", ",4,", 1)
@@ -265,7 +249,7 @@ def test_nothing_found_is_named(tmp_path):
     )
 
 
-# --- PsychoPy CSVs ------------------------------------------------------------------------
+# --- psychoalign and PsychoPy CSVs --------------------------------------------------------
 
 
 def test_psychopy_csv_with_bom_and_trailing_delimiter(tmp_path):
@@ -292,121 +276,53 @@ def test_psychopy_csv_with_bom_and_trailing_delimiter(tmp_path):
     assert not any(c.startswith("unnamed") for c in trials.columns)
 
 
-# --- validation of DataFrames -------------------------------------------------------------
-
-
-def test_validate_names_row_and_column_of_a_frame():
-    table = make_trials(
-        [("a", "human", "x.png", "cat", "cat"), ("a", "human", "y.png", "dog", "cat")]
+def test_csv_of_no_known_format_names_the_missing_column_and_the_other_formats(tmp_path):
+    path = tmp_path / "survey.csv"
+    path.write_text("observer,answer\na,cat\n")
+    with pytest.raises(TrialDataError) as error:
+        read_trials(path)
+    assert str(error.value) == (
+        f"{path}: column 'experiment' is missing; a trial file needs the columns "
+        f"{', '.join(TRIAL_COLUMNS)} (or is a model-vs-human file with subj, "
+        "object_response, imagename, ...)."
     )
-    table.loc[1, "correct"] = True
-    with pytest.raises(
-        TrialDataError, match=r"^row 1: column 'correct' has True, which contradicts"
-    ):
-        validate_trials(table)
 
 
-def test_validate_refuses_text_numbers_instead_of_converting():
-    table = make_trials([("a", "human", "x.png", "cat", "cat")]).astype({"session": object})
-    table.loc[0, "session"] = "1"
-    with pytest.raises(TrialDataError, match=r"column 'session' has '1', not a whole number"):
-        validate_trials(table)
-
-
-@pytest.mark.parametrize(
-    ("column", "value", "message"),
-    [
-        ("trial", 0, "must be a whole number of at least 1"),
-        ("rt", -0.2, "non-negative"),
-        ("image", "", "non-empty text"),
-        ("condition", float("nan"), "non-empty text"),
-    ],
-)
-def test_validate_rejects_bad_values(column, value, message):
+def test_experiment_overrides_the_name_in_own_files(tmp_path):
     table = make_trials([("a", "human", "x.png", "cat", "cat")])
-    table[column] = pd.Series([value], dtype=object if isinstance(value, str) else None)
-    with pytest.raises(TrialDataError, match=rf"row 0: column '{column}'.*{message}"):
-        validate_trials(table)
-
-
-def test_categories_per_experiment():
-    table = make_trials([("a", "human", "x.png", "cat", "dog")])
-    validate_trials(table, categories={"toy": ["cat", "dog"]})
-    validate_trials(table, categories={"other": ["bird"]})
-    with pytest.raises(TrialDataError, match=r"not one of the 2 categories of experiment 'toy'"):
-        validate_trials(table, categories={"toy": ["cat", "bird"]})
-
-
-def test_real_data_passes_with_the_16_categories(edge_trials):
-    validate_trials(edge_trials, categories=MODEL_VS_HUMAN_CATEGORIES, paired=True)
-
-
-# --- writing and exact round trips --------------------------------------------------------
-
-
-@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
-def test_real_data_round_trips_exactly(edge_trials, tmp_path, suffix):
-    path = write_trials(edge_trials, tmp_path / f"edge{suffix}")
-    back = read_trials(path)
-    pd.testing.assert_frame_equal(back, edge_trials)
-    assert not list(tmp_path.glob(".edge*"))  # no temporary file left behind
-
-
-def test_optional_columns_round_trip(tmp_path):
-    table = make_trials(
-        [("a", "human", "x.png", "cat", "cat"), ("a", "human", "y.png", "dog", "na")]
-    )
-    table["block"] = pd.array([1, pd.NA], dtype="Int64")
-    table["onset_s"] = [0.1 + 0.2, float("nan")]
-    table["stim_frames"] = pd.array([3, 3], dtype="Int64")
-    table["clicks"] = pd.Series(['[{"row": 3, "col": 4, "t": 0.5}]', np.nan], dtype="str")
-    table["rt"] = [1 / 3, float("nan")]
     for suffix in (".csv", ".parquet"):
-        back = read_trials(write_trials(table, tmp_path / f"t{suffix}"))
-        pd.testing.assert_frame_equal(back, validate_trials(table))
-        assert back.clicks.isna().tolist() == [False, True]
+        path = tmp_path / f"own{suffix}"
+        if suffix == ".csv":
+            table.to_csv(path, index=False)
+        else:
+            table.to_parquet(path, index=False)
+        assert read_trials(path).experiment.tolist() == ["toy"]
+        assert read_trials(path, experiment="renamed").experiment.tolist() == ["renamed"]
 
 
-def test_write_refuses_other_formats(tmp_path, edge_trials):
-    with pytest.raises(
-        TrialDataError, match=r"\.xlsx: a trial file must end in \.csv or \.parquet"
-    ):
-        write_trials(edge_trials, tmp_path / "t.xlsx")
+def test_broken_parquet_is_named(tmp_path):
+    path = tmp_path / "broken.parquet"
+    path.write_bytes(b"PAR1 not really")
+    with pytest.raises(TrialDataError, match=r"broken\.parquet: cannot be read as Parquet"):
+        read_trials(path)
 
 
-def test_invalid_table_writes_nothing(tmp_path):
-    table = make_trials([("a", "robot", "x.png", "cat", "cat")])
-    with pytest.raises(TrialDataError):
-        write_trials(table, tmp_path / "t.csv")
-    assert list(tmp_path.iterdir()) == []
+def test_folder_search_skips_probabilities_practice_and_hidden_files(tmp_path):
+    shutil.copy(EDGE_FILE, tmp_path / EDGE_FILE.name)
+    for skipped in ("resnet50_probabilities.csv", "s01_practice.csv", ".hidden/x.csv"):
+        (tmp_path / skipped).parent.mkdir(exist_ok=True)
+        (tmp_path / skipped).write_text("not,a,trial,file\n")
+    (tmp_path / "notes.txt").write_text("not a trial file\n")
+    assert find_trial_files(tmp_path) == [tmp_path / EDGE_FILE.name]
+    with pytest.raises(TrialDataError, match=r"no trial files \(\*\.csv, \*\.parquet\) found"):
+        find_trial_files(tmp_path / ".hidden" / "nothing")
 
 
-_text = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp")), min_size=1, max_size=12
-).filter(lambda s: s.strip() == s)
-
-
-@settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
-@given(
-    conditions=st.lists(
-        _text | st.sampled_from(["0.90", "0.9", "na", "NaN", "true", "c05", "1e3"]),
-        min_size=1,
-        max_size=6,
-    ),
-    rts=st.lists(
-        st.floats(min_value=0, max_value=1e4) | st.just(0.1 + 0.2) | st.just(math.nan),
-        min_size=1,
-        max_size=6,
-    ),
-)
-def test_any_table_round_trips_exactly(tmp_path, conditions, rts):
-    n = min(len(conditions), len(rts))
-    rows = [("obs,1", "human", f'img "{i}".png', "cat", "na" if i % 2 else "cat") for i in range(n)]
-    table = make_trials(rows)
-    table["condition"] = conditions[:n]
-    table["rt"] = rts[:n]
-    for suffix in (".csv", ".parquet"):
-        back = read_trials(write_trials(table, tmp_path / f"t{suffix}"))
-        pd.testing.assert_frame_equal(back, validate_trials(table))
+def test_model_vs_human_header_with_capital_session():
+    # The contrast files write "Session"; column names are read in snake_case.
+    path = HUMAN_RAW / "contrast" / "contrast_subject-01_session_1.csv"
+    assert path.read_text().startswith("subj,Session,")
+    trials = read_trials(path)
+    assert trials.session.unique().tolist() == [1]
+    assert trials.experiment.unique().tolist() == ["contrast"]
+    assert len(trials) == len(raw_rows(path))

@@ -1,0 +1,61 @@
+"""The ``psychoalign`` command line (typer + rich), one module per command group.
+
+:data:`app` is the typer application and :func:`main` the ``psychoalign`` console
+script. Each command imports what it needs (torch, matplotlib, the lab) when it runs, so
+``psychoalign --help`` and ``import psychoalign.cli`` stay light.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from psychoalign import __version__
+from psychoalign.cli import clickmaps, compare, demo, metamers, models, report, run, stimuli
+
+# The command modules export nothing for ``import *``; the command line is the interface.
+__all__: list[str] = []
+
+app = typer.Typer(
+    name="psychoalign",
+    help="Run psychophysics, run vision models on the same stimuli, compare humans and models.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"psychoalign {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version_callback, is_eager=True, help="Print the version."
+        ),
+    ] = False,
+) -> None:
+    """Run psychophysics, run vision models on the same stimuli, compare humans and models."""
+
+
+# Single commands first, then the groups: the order of ``psychoalign --help``.
+app.command()(compare.compare)
+app.command()(demo.demo)
+app.command()(report.report)
+app.command()(run.run)
+app.command()(models.evaluate)
+app.add_typer(stimuli.stimuli_app, name="stimuli")
+app.add_typer(models.models_app, name="models")
+app.add_typer(clickmaps.clickmaps_app, name="clickmaps")
+app.add_typer(metamers.metamers_app, name="metamers")
+
+
+def main() -> None:
+    """Entry point of the ``psychoalign`` console script."""
+    app(prog_name="psychoalign")

@@ -1,0 +1,100 @@
+"""``psychoalign clickmaps``: human ClickMe maps from the clickme task, and model alignment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from psychoalign.cli._common import progress_bar, user_errors
+
+__all__: list[str] = []
+
+clickmaps_app = typer.Typer(
+    help="ClickMe maps: human maps from the clickme task, and model alignment.",
+    no_args_is_help=True,
+)
+
+
+@clickmaps_app.command("build")
+def clickmaps_build(
+    trials: Annotated[list[Path], typer.Argument(help="Trial files or folders of clickme.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Maps file to write (.npz).")] = Path(
+        "maps.npz"
+    ),
+    stimuli: Annotated[
+        Path | None, typer.Option(help="Stimulus set shown (default: from the sidecars).")
+    ] = None,
+    min_participants: Annotated[
+        int, typer.Option(help="Keep images clicked by at least this many participants.")
+    ] = 1,
+    min_clicks: Annotated[
+        int, typer.Option(help="Count a participant on an image from this many clicks.")
+    ] = 1,
+    blur: Annotated[float, typer.Option(help="Disc blur diameter in px at 224 px.")] = 21,
+) -> None:
+    """Build human ClickMe maps (point maps, averaged, disc-blurred twice)."""
+    with user_errors():
+        from psychoalign.workflows.clickmaps import build_clickmaps
+
+        maps = build_clickmaps(
+            trials,
+            out,
+            stimuli=stimuli,
+            min_participants=min_participants,
+            min_clicks=min_clicks,
+            blur_diameter=blur,
+        )
+    summary = maps.summary()
+    typer.echo(
+        f"{out.with_suffix('.npz')}: {len(summary)} images, "
+        f"{int(summary['n_participants'].max()) if len(summary) else 0} participants at most"
+    )
+
+
+@clickmaps_app.command("align")
+def clickmaps_align(
+    maps: Annotated[Path, typer.Argument(help="Maps file made by 'clickmaps build'.")],
+    model: Annotated[
+        list[str] | None,
+        typer.Option(help="Model name, repeat for several [default: efficientnet_lite0]."),
+    ] = None,
+    method: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="saliency, smoothgrad, integrated_gradients or occlusion, repeat for several "
+            "[default: saliency]."
+        ),
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path(
+        "results/clickmaps"
+    ),
+    n_splits: Annotated[int, typer.Option(help="Split halves for the human ceiling.")] = 50,
+    seed: Annotated[int, typer.Option(help="Seed of splits, floor and bootstrap.")] = 0,
+) -> None:
+    """Align model feature-importance maps with the human maps: tables and figures."""
+    model, method = model or ["efficientnet_lite0"], method or ["saliency"]
+    with user_errors():
+        from psychoalign.workflows.clickmaps import align_clickmaps
+
+        with progress_bar(len(model) * len(method)) as step:
+            summary = align_clickmaps(
+                maps, model, out, methods=method, n_splits=n_splits, seed=seed, progress=step
+            )
+    table = Table(title=f"ClickMe alignment ({out})")
+    for column in ("model", "method", "images", "ρ", "ceiling", "floor", "score"):
+        table.add_column(column)
+    for row in summary.itertuples(index=False):
+        table.add_row(
+            row.model,
+            row.method,
+            str(row.n_images),
+            f"{row.spearman:.3f}",
+            f"{row.ceiling:.3f}",
+            f"{row.floor:.3f}",
+            f"{row.score:.3f}",
+        )
+    Console().print(table)

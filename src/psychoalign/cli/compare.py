@@ -1,0 +1,58 @@
+"""``psychoalign compare``: compare the observers of trial files and write the tables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from psychoalign.cli._common import console, progress_bar, user_errors
+from psychoalign.errors import ParameterError
+from psychoalign.metrics import PRESETS
+
+__all__: list[str] = []
+
+
+def compare(
+    inputs: Annotated[
+        list[Path],
+        typer.Argument(help="Trial files, folders of them, or glob patterns.", show_default=False),
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the result tables.")],
+    preset: Annotated[
+        str | None,
+        typer.Option(
+            help="Benchmark settings: 'model-vs-human' (16 categories, paired images, "
+            "the benchmark's excluded conditions)."
+        ),
+    ] = None,
+    n_boot: Annotated[int, typer.Option(help="Bootstrap resamples for confidence intervals.")] = 0,
+    n_splits: Annotated[
+        int, typer.Option(help="Split halves for noise-corrected consistency.")
+    ] = 100,
+    seed: Annotated[int, typer.Option(help="Seed of every resampling.")] = 0,
+) -> None:
+    """Compare observers: accuracy, error consistency, the benchmark table and more.
+
+    Writes accuracy.csv, error_consistency.csv and benchmark.csv (and shape_bias.csv,
+    image_accuracy.csv, behavioural_consistency.csv where the data allow), each with a
+    JSON sidecar of inputs, parameters and versions.
+    """
+    with user_errors():
+        # Refused before any file is read, so a typo costs no reading.
+        if preset is not None and preset not in PRESETS:
+            raise ParameterError(f"--preset: '{preset}' is not one of {', '.join(PRESETS)}.")
+        from psychoalign.workflows.compare import COMPARE_FILES_STEPS, compare_files
+
+        with progress_bar(total=len(COMPARE_FILES_STEPS)) as step:
+            result = compare_files(
+                inputs,
+                out,
+                preset=preset,
+                n_boot=n_boot,
+                n_splits=n_splits,
+                seed=seed,
+                progress=step,
+            )
+        console.print(f"wrote {', '.join(path.name for path in result.files)} to {out}")

@@ -1,0 +1,150 @@
+"""``psychoalign metamers``: metamer stimulus sets, their grid, and their recognisability."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from psychoalign.cli._common import USAGE_ERROR, console, source_set, user_errors
+from psychoalign.errors import StimulusSetError
+from psychoalign.stimuli import StimulusSet
+
+__all__: list[str] = []
+
+metamers_app = typer.Typer(
+    help="Model metamers: synthesis, validation, metamer stimulus sets.",
+    invoke_without_command=True,
+)
+
+
+@metamers_app.callback()
+def metamers(
+    ctx: typer.Context,
+    model: Annotated[str, typer.Option(help="Model whose metamers are made.")] = (
+        "efficientnet_lite0"
+    ),
+    layers: Annotated[
+        str | None, typer.Option(help="Comma-separated layer names ('models layers' lists them).")
+    ] = None,
+    stimuli: Annotated[
+        Path | None, typer.Option(help="Stimulus set of natural images (or a bundled name).")
+    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Folder of the new set.")] = None,
+    steps: Annotated[int, typer.Option(help="Optimisation steps in all (over --rounds).")] = 24000,
+    rounds: Annotated[int, typer.Option(help="Rounds; the step size halves after each.")] = 8,
+    step_size: Annotated[float, typer.Option(help="Initial step size η₀.")] = 1.0,
+    images: Annotated[int | None, typer.Option(help="Only the first N images.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the initial noise.")] = 0,
+    mapping: Annotated[str, typer.Option(help="Decision mapping for validation.")] = (
+        "imagenet-16"
+    ),
+) -> None:
+    """Synthesise metamers of natural images at each layer and write a metamer stimulus set.
+
+    The set has condition 'natural' or the layer name; validation.csv, losses.csv and
+    null.csv are written beside the manifest. 'psychoalign metamers show DIR' draws it.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    if layers is None or stimuli is None or out is None:
+        console.print(
+            "[bold red]error:[/] --layers, --stimuli and --out are required "
+            "(or use 'psychoalign metamers show DIR' or 'psychoalign metamers "
+            "recognisability TRIALS --stimuli DIR').",
+            highlight=False,
+        )
+        raise typer.Exit(USAGE_ERROR)
+    with user_errors():
+        from psychoalign.workflows.metamers import make_metamer_set
+
+        if steps < rounds:
+            raise StimulusSetError(f"--steps: {steps} is fewer than --rounds ({rounds}).")
+        made, validation, _ = make_metamer_set(
+            source_set(str(stimuli)),
+            model,
+            [layer.strip() for layer in layers.split(",") if layer.strip()],
+            out,
+            images=images,
+            rounds=rounds,
+            steps_per_round=steps // rounds,
+            step_size=step_size,
+            seed=seed,
+            mapping=mapping,
+            progress=True,
+        )
+    table = Table(title=f"Metamers ({made.path})")
+    for column in ("layer", "metamers", "valid", "same decision", "median ρ", "null max"):
+        table.add_column(column)
+    for layer, rows in validation.groupby("layer", sort=False):
+        table.add_row(
+            str(layer),
+            str(len(rows)),
+            str(int(rows["valid"].sum())),
+            str(int(rows["same_decision"].sum())),
+            f"{rows['spearman'].median():.3f}",
+            f"{rows['null_max'].max():.3f}",
+        )
+    Console().print(table)
+
+
+@metamers_app.command("show")
+def metamers_show(
+    folder: Annotated[Path, typer.Argument(help="Metamer stimulus set.")],
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Figure path (no suffix).")] = (
+        None
+    ),
+    max_images: Annotated[int, typer.Option(help="Rows at most.")] = 8,
+) -> None:
+    """Draw each natural image beside its metamers, one column per layer."""
+    with user_errors():
+        from psychoalign.plots.metamers import metamer_grid
+
+        metamer_set = StimulusSet.open(folder)
+        target = out or folder.parent / f"{folder.name}-grid"
+        metamer_grid(metamer_set, target, max_images=max_images)
+    typer.echo(f"{target}.png")
+
+
+@metamers_app.command("recognisability")
+def metamers_recognisability(
+    trials: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Trial files or folders: metamer_recognition sessions and/or "
+            "'psychoalign evaluate' output on the set."
+        ),
+    ],
+    stimuli: Annotated[Path, typer.Option(help="The metamer stimulus set the trials ran on.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path(
+        "results/metamers"
+    ),
+    include_failed: Annotated[
+        bool, typer.Option(help="Keep metamers that failed validation.")
+    ] = False,
+    n_boot: Annotated[int, typer.Option(help="Bootstrap resamples of participants.")] = 2000,
+    seed: Annotated[int, typer.Option(help="Seed of the bootstrap.")] = 0,
+) -> None:
+    """Recognisability of each model x layer's metamers against natural images: table, figure."""
+    with user_errors():
+        from psychoalign.workflows.metamers import metamer_recognisability_analysis
+
+        table = metamer_recognisability_analysis(
+            trials, stimuli, out, include_failed=include_failed, n_boot=n_boot, seed=seed
+        )
+    shown = Table(title=f"Metamer recognisability ({out})")
+    for column in ("metamers of", "condition", "observer", "n", "accuracy [CI]", "relative"):
+        shown.add_column(column)
+    for row in table.itertuples(index=False):
+        shown.add_row(
+            row.metamer_model,
+            row.condition,
+            row.group,
+            str(row.n_trials),
+            f"{row.accuracy:.3f} [{row.ci_low:.3f}, {row.ci_high:.3f}]",
+            f"{row.relative_accuracy:.3f}",
+        )
+    Console().print(shown)

@@ -1,0 +1,103 @@
+"""``psychoalign evaluate`` and ``psychoalign models``: model observers and the model zoo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from psychoalign.cli._common import user_errors
+from psychoalign.errors import StimulusSetError
+from psychoalign.stimuli import StimulusSet
+
+__all__: list[str] = []
+
+models_app = typer.Typer(help="The model zoo.", no_args_is_help=True)
+
+
+def evaluate(
+    model: Annotated[
+        list[str], typer.Option("--model", "-m", help="Model name; repeat for several.")
+    ] = ["efficientnet_lite0"],  # noqa: B006 - typer reads the default, never mutates it
+    stimuli: Annotated[
+        list[Path], typer.Option("--stimuli", "-s", help="Stimulus set folder; repeat for several.")
+    ] = [],  # noqa: B006
+    out: Annotated[Path, typer.Option("--out", "-o", help="Results folder.")] = Path(
+        "results/models"
+    ),
+    mapping: Annotated[
+        str,
+        typer.Option(
+            help="Decision mapping: imagenet-16, imagenet-16-sum, animal, identity or a file."
+        ),
+    ] = "imagenet-16",
+    weights: Annotated[
+        Path | None, typer.Option(help="Local weights file (one --model only).")
+    ] = None,
+    batch_size: Annotated[int, typer.Option(help="Images per forward pass.")] = 32,
+    size_handling: Annotated[
+        str, typer.Option(help="whole (every pixel shown) or resize-crop.")
+    ] = "whole",
+    device: Annotated[
+        str | None, typer.Option(help="cpu, cuda, cuda:1 ... (default: GPU if any).")
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Re-run units whose output is current.")] = False,
+) -> None:
+    """Run model observers on stimulus sets: trial files and probabilities per model x set.
+
+    Each model x set is written atomically to OUT/<set>/<model>/ and skipped next time
+    when its output exists for the same model, weights, set checksum and mapping.
+    """
+    with user_errors():
+        if not stimuli:
+            raise StimulusSetError("--stimuli: give at least one stimulus set folder.")
+        from psychoalign.workflows.evaluation import evaluate as evaluate_models
+
+        sets = [StimulusSet.open(path) for path in stimuli]
+        units = evaluate_models(
+            model,
+            sets,
+            out,
+            mapping=mapping,
+            weights=weights,
+            batch_size=batch_size,
+            size_handling=size_handling,
+            device=device,
+            force=force,
+        )
+    table = Table(title=f"Model observers ({out})")
+    for column in ("model", "stimulus set", "status", "trials", "accuracy"):
+        table.add_column(column, justify="right" if column in ("trials", "accuracy") else "left")
+    for unit in units.itertuples(index=False):
+        table.add_row(
+            unit.model, unit.stimulus_set, unit.status, str(unit.n_trials), f"{unit.accuracy:.3f}"
+        )
+    Console().print(table)
+
+
+@models_app.command("list")
+def models_list() -> None:
+    """List the model names psychoalign can load, marking those whose weights are local."""
+    with user_errors():
+        from psychoalign.models import available_models
+
+        names = available_models()
+    for name in names:
+        typer.echo(name)
+
+
+@models_app.command("layers")
+def models_layers(
+    name: Annotated[str, typer.Argument(help="Model name.")] = "efficientnet_lite0",
+    weights: Annotated[str | None, typer.Option(help="Local weights file, or 'random'.")] = None,
+) -> None:
+    """List the layer names whose activations can be read (for features and metamers)."""
+    with user_errors():
+        from psychoalign.models import layer_names, load_model
+
+        names = layer_names(load_model(name, weights=weights, device="cpu"))
+    for layer in names:
+        typer.echo(layer)

@@ -1,0 +1,314 @@
+"""One registry of trial-file formats; :func:`read_trials` dispatches every file through it.
+
+A format is a :class:`TrialReader`: its name, the file suffixes it reads, the columns
+that identify it in a file's header, how to load the file as a raw table (every CSV
+cell as text, by default) and a function that turns that raw table into a trial table.
+For each file, :func:`read_trials` loads it and asks the readers of its suffix, the one
+naming the most header columns first (registration order breaks ties); the first whose
+columns are all in the header reads it. A reader that names no columns is the fallback
+for its suffix (psychoalign's own CSV reader is the fallback for ``.csv``).
+
+Adding a format
+---------------
+Write one module beside this one, ``psychoalign/trials/readers/<format>.py``, that
+defines a read function and ``READER = TrialReader(...)`` (see
+:mod:`psychoalign.trials.readers.model_vs_human` for a complete example), and add one
+line to ``psychoalign/trials/readers/__init__.py``::
+
+    register_reader(new_format.READER)
+
+The read function receives the raw table (column names in snake_case, every cell a
+text, plus the provenance columns ``_source`` and ``_row``), the file's path and the
+caller's ``experiment=`` (``None`` when not given). It returns a table with the columns
+of :data:`~psychoalign.trials.TRIAL_COLUMNS`, numbers parsed (use
+:func:`~psychoalign.trials.readers._cells.parse_numbers`, so that a bad cell is named by
+file, row and column), the provenance columns kept, and any extra columns it wants to
+keep; :func:`read_trials` validates the result. It raises
+:class:`~psychoalign.errors.TrialDataError` with one sentence naming the file (and row
+and column) for anything it cannot read.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from psychoalign.errors import ParameterError, TrialDataError
+from psychoalign.trials.readers._cells import read_csv_text
+from psychoalign.trials.schema import _ROW, _SOURCE, Categories
+from psychoalign.trials.validation import validate_trials
+
+__all__ = ["TrialReader", "find_trial_files", "read_trials", "register_reader", "trial_readers"]
+
+#: ``read(raw, path, experiment)`` -> the trial table of one file (before validation).
+ReadFunction = Callable[[pd.DataFrame, Path, str | None], pd.DataFrame]
+
+# Files beside trial files that a folder search skips: model probability tables, and the
+# practice trials of lab sessions (read them by naming the file).
+_NOT_TRIALS = ("probabilities", "_practice")
+
+
+@dataclass(frozen=True)
+class TrialReader:
+    """A trial-file format that :func:`read_trials` recognises and reads.
+
+    Parameters
+    ----------
+    name
+        Short name, unique among the registered readers (``"model-vs-human"``).
+    suffixes
+        File suffixes this reader reads, with the dot (``(".csv",)``).
+    columns
+        Columns that identify the format: a file is this format when all of them are
+        in its header (as :attr:`load` returns them: in snake_case for CSVs, so
+        ``Session`` is ``session``). Empty: the fallback for the suffixes.
+    read
+        ``read(raw, path, experiment)``: the raw table as :attr:`load` returned it, with
+        the provenance columns ``_source`` (the path) and ``_row`` (the spreadsheet row,
+        the header being row 1); the file's path; the caller's ``experiment=`` or
+        ``None``. Returns the trial table of the file, which :func:`read_trials`
+        validates.
+    load
+        Reads the file into the raw table; every CSV cell as a text by default.
+    categories
+        The task's categories that files of this format imply; :func:`read_trials` uses
+        them when every file it reads implies the same list and none is passed.
+    """
+
+    name: str
+    suffixes: tuple[str, ...]
+    columns: tuple[str, ...]
+    read: ReadFunction
+    load: Callable[[Path], pd.DataFrame] = read_csv_text
+    categories: tuple[str, ...] | None = None
+
+    def recognises(self, path: Path, header: Iterable[str]) -> bool:
+        """Whether a file of this ``path`` and ``header`` is in this format."""
+        return path.suffix.lower() in self.suffixes and set(self.columns) <= set(header)
+
+
+_READERS: list[TrialReader] = []
+
+
+def register_reader(reader: TrialReader, *, replace: bool = False) -> TrialReader:
+    """Add a trial-file format to the registry that :func:`read_trials` dispatches through.
+
+    Parameters
+    ----------
+    reader
+        The format (see :class:`TrialReader`).
+    replace
+        Replace a registered reader of the same name (in its place in the order)
+        instead of refusing it.
+
+    Returns
+    -------
+    TrialReader
+        ``reader``, so that a module can write ``READER = register_reader(...)``.
+
+    Raises
+    ------
+    ParameterError
+        ``reader`` is not a :class:`TrialReader`, names a suffix without its dot, or has
+        the name of a registered reader and ``replace`` is false.
+    """
+    if not isinstance(reader, TrialReader):
+        raise ParameterError(f"reader: {reader!r} is not a TrialReader.")
+    if not reader.suffixes or not all(s.startswith(".") for s in reader.suffixes):
+        raise ParameterError(
+            f"reader: suffixes {reader.suffixes!r} of reader '{reader.name}' must be "
+            "file suffixes with their dot, such as '.csv'."
+        )
+    names = [registered.name for registered in _READERS]
+    if reader.name in names:
+        if not replace:
+            raise ParameterError(
+                f"reader: a trial reader named '{reader.name}' is already registered; "
+                "pass replace=True to replace it."
+            )
+        _READERS[names.index(reader.name)] = reader
+    else:
+        _READERS.append(reader)
+    return reader
+
+
+def trial_readers() -> tuple[TrialReader, ...]:
+    """The registered trial-file formats, in registration order.
+
+    Examples
+    --------
+    >>> [reader.name for reader in trial_readers()]
+    ['psychoalign-csv', 'psychoalign-parquet', 'model-vs-human']
+    """
+    return tuple(_READERS)
+
+
+def _trial_suffixes() -> tuple[str, ...]:
+    """Every suffix some reader reads, in registration order."""
+    return tuple(dict.fromkeys(s for reader in _READERS for s in reader.suffixes))
+
+
+def read_trials(
+    paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+    *,
+    categories: Categories | None = None,
+    paired: bool = False,
+    experiment: str | None = None,
+) -> pd.DataFrame:
+    """Read trial files into one validated trial table.
+
+    Parameters
+    ----------
+    paths
+        Files, folders (searched recursively for files of a registered suffix, ``*.csv``
+        and ``*.parquet``, skipping hidden entries, the ``*probabilities.csv`` tables
+        model observers write beside their trials and the ``*_practice.csv`` files of lab
+        sessions) or glob patterns, alone or in a list. Each file is read by the
+        registered reader that recognises it from its suffix and columns
+        (:func:`trial_readers`): psychoalign's own trial files (CSV or Parquet, as
+        :func:`~psychoalign.trials.write_trials` writes them), PsychoPy's CSVs (UTF-8
+        byte-order mark and a trailing delimiter on every line are accepted;
+        ``participant`` stands in for ``observer`` and ``expName`` for ``experiment``;
+        trials without ``observer_kind`` are human), and the raw CSVs of the
+        model-vs-human benchmark (see Notes).
+    categories
+        The task's category list (see :func:`~psychoalign.trials.validate_trials`).
+        Model-vs-human files default to
+        :data:`~psychoalign.trials.MODEL_VS_HUMAN_CATEGORIES`.
+    paired
+        All observers of an experiment saw the same images (see
+        :func:`~psychoalign.trials.validate_trials`).
+    experiment
+        Experiment name for files that do not name it themselves (overrides the name
+        taken from a model-vs-human file name).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The trial table (:data:`~psychoalign.trials.TRIAL_COLUMNS`, then optional and
+        extra columns), rows in the order of the files (sorted by path within a folder or
+        glob) and of their rows.
+
+    Raises
+    ------
+    TrialDataError
+        Nothing matches a path, no reader reads a file, a file cannot be parsed, or a
+        row breaks the schema; the message names the file, the row (as a spreadsheet
+        numbers it: the header is row 1) and the column.
+
+    Notes
+    -----
+    Model-vs-human raw files have the header ``subj, Session|session, trial, rt,
+    object_response, category, condition, imagename`` and are named
+    ``<dataset>_<subj>_session_<n>.csv``; the dataset becomes ``experiment``. A ``subj``
+    starting with ``subject-`` is a human, anything else a model. ``stimulus`` keeps the
+    ``imagename`` as written (it embeds the subject and trial number); ``image``, the id
+    of the source image shared by all observers, is its tail: the last two
+    ``_``-separated fields when the second-to-last starts with ``n0`` (an ImageNet file
+    such as ``n02504458_7209.png``), otherwise the last field (``oven10.png``).
+    Condition labels stay exactly as written (``0.90``, ``true``, ``c05``). Model files
+    leave ``condition`` empty in the single-condition datasets (edge, silhouette, sketch,
+    stylized, cue-conflict) where the human files write ``0``; a file whose conditions
+    are all empty is therefore read with condition ``0``, so that models and humans
+    join. A file with only some conditions empty is an error.
+
+    Examples
+    --------
+    >>> from psychoalign.datasets import data_dir
+    >>> trials = read_trials(data_dir() / "model-vs-human" / "human-raw" / "edge")
+    >>> sorted(trials.observer.unique())[:2]
+    ['subject-01', 'subject-02']
+    """
+    files = find_trial_files(paths)
+    frames, readers = zip(*(_read_one(file, experiment=experiment) for file in files), strict=True)
+    combined = pd.concat(frames, ignore_index=True)
+    if categories is None:
+        implied = {reader.categories for reader in readers}
+        if len(implied) == 1 and None not in implied:
+            categories = implied.pop()
+    validated = validate_trials(combined, categories=categories, paired=paired)
+    return validated.drop(columns=[_SOURCE, _ROW]).reset_index(drop=True)
+
+
+def find_trial_files(
+    paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+) -> list[Path]:
+    """Trial files named by files, folders (searched recursively) or glob patterns.
+
+    A folder yields its files of a registered suffix (``*.csv``, ``*.parquet``), sorted
+    by path, skipping hidden entries, ``*probabilities.csv`` and ``*_practice.csv``; a
+    file or glob yields what it names.
+
+    Raises
+    ------
+    TrialDataError
+        When an entry matches no trial file.
+    """
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    suffixes = _trial_suffixes()
+    files: list[Path] = []
+    for entry in paths:
+        path = Path(entry)
+        if path.is_dir():
+            found = sorted(
+                p
+                for p in path.rglob("*")
+                if p.suffix in suffixes
+                and p.is_file()
+                and not p.stem.endswith(_NOT_TRIALS)
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
+            )
+        elif path.is_file():
+            found = [path]
+        else:
+            found = sorted(
+                Path(p) for p in glob.glob(str(entry), recursive=True) if Path(p).is_file()
+            )
+        if not found:
+            patterns = ", ".join(f"*{suffix}" for suffix in suffixes)
+            raise TrialDataError(f"{entry}: no trial files ({patterns}) found there.")
+        files.extend(found)
+    if not files:
+        raise TrialDataError("no trial files were given.")
+    return files
+
+
+def _read_one(path: Path, *, experiment: str | None) -> tuple[pd.DataFrame, TrialReader]:
+    """Read one file with the first reader that recognises it, most specific first."""
+    candidates = sorted(
+        (reader for reader in _READERS if path.suffix.lower() in reader.suffixes),
+        key=lambda reader: -len(reader.columns),
+    )
+    if not candidates:
+        known = ", ".join(f"{r.name} ({' '.join(r.suffixes)})" for r in _READERS)
+        raise TrialDataError(
+            f"{path}: no trial reader reads '{path.suffix or path.name}' files "
+            f"(registered: {known})."
+        )
+    loaded: dict[Callable[[Path], pd.DataFrame], pd.DataFrame | TrialDataError] = {}
+    for reader in candidates:
+        if reader.load not in loaded:
+            try:
+                raw = reader.load(path)
+            except TrialDataError as error:
+                # Another reader of this suffix may load the file differently.
+                loaded[reader.load] = error
+                continue
+            loaded[reader.load] = raw.assign(**{_SOURCE: str(path), _ROW: np.arange(len(raw)) + 2})
+        raw = loaded[reader.load]
+        if isinstance(raw, pd.DataFrame) and reader.recognises(path, raw.columns):
+            return reader.read(raw, path, experiment), reader
+    failures = [outcome for outcome in loaded.values() if isinstance(outcome, TrialDataError)]
+    if failures:
+        raise failures[0]
+    names = ", ".join(f"{r.name} ({', '.join(r.columns)})" for r in candidates)
+    raise TrialDataError(
+        f"{path}: its columns match no trial reader of '{path.suffix}' files (registered: {names})."
+    )
