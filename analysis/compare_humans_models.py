@@ -41,6 +41,7 @@ SETTINGS = {
     "paired": True,  # every observer of an experiment saw the same images
     "out": Path("results/compare"),
     "seed": 0,
+    "n_boot": 200,  # bootstrap resamples of the psychometric thresholds
 }
 
 
@@ -56,6 +57,7 @@ def main() -> None:
         curves=SETTINGS["curves"],
         level_label=SETTINGS["level_label"],
         inputs=files,
+        n_boot=SETTINGS["n_boot"],
         seed=SETTINGS["seed"],
     )
     print(f"report: {result.report.resolve()}")

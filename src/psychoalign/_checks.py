@@ -1,4 +1,4 @@
-"""Parameter checks: one place, one phrasing (``name: value must be ...``).
+"""Parameter checks (one place, one phrasing: ``name: value must be ...``) and shared defaults.
 
 Each check returns the value it accepted and raises ``error`` (by default
 :class:`~psychoalign.errors.ParameterError`) with one sentence naming the parameter.
@@ -22,7 +22,22 @@ from typing import Any
 
 from psychoalign.errors import ParameterError, PsychoalignError
 
-__all__ = ["fraction", "is_whole", "number_at_least", "positive_number", "whole_number"]
+__all__ = [
+    "DEFAULT_N_BOOT",
+    "fraction",
+    "is_whole",
+    "number_at_least",
+    "positive_number",
+    "whole_number",
+]
+
+
+#: Bootstrap resamples of every analysis function that computes an interval by default
+#: (metrics, :mod:`psychoalign.stats` and the workflows): 1000 leaves 25 resamples beyond
+#: each bound of a 95 % percentile interval, the usual minimum for stable bounds (Efron &
+#: Tibshirani 1993, An Introduction to the Bootstrap). Functions where ``n_boot=0`` means
+#: "no interval" keep 0 as their default.
+DEFAULT_N_BOOT = 1000
 
 
 def is_whole(value: Any) -> bool:

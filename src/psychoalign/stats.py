@@ -26,9 +26,9 @@ import pandas as pd
 from scipy import special, stats
 from statsmodels.base.model import GenericLikelihoodModel
 
-from psychoalign._checks import fraction, whole_number
+from psychoalign._checks import DEFAULT_N_BOOT, fraction, whole_number
 from psychoalign.errors import TrialDataError
-from psychoalign.metrics._stats import DEFAULT_N_BOOT, percentile_interval
+from psychoalign.metrics._stats import percentile_interval
 from psychoalign.trials import level_values
 
 __all__ = [
@@ -331,6 +331,7 @@ def mixed_model(
     method: str = "auto",
     levels: Mapping[str, float] | None = None,
     confidence: float = 0.95,
+    seed: int = 0,
 ) -> pd.DataFrame:
     r"""Binomial mixed model of correctness on level, observer kind and their interaction.
 
@@ -346,6 +347,9 @@ def mixed_model(
         :func:`psychoalign.trials.level_values`).
     confidence
         Coverage of the intervals.
+    seed
+        Seed of the variational fit's random starting values (the same seed gives the
+        same estimates).
 
     Returns
     -------
@@ -369,6 +373,7 @@ def mixed_model(
     if method not in MIXED_METHODS:
         raise TrialDataError(f"method: '{method}' is not one of {', '.join(MIXED_METHODS)}.")
     fraction("confidence", confidence)
+    whole_number("seed", seed)
     data = pd.DataFrame(
         {
             "correct": trials["correct"].astype(int).to_numpy(),
@@ -385,7 +390,7 @@ def mixed_model(
     if method == "gee":
         return _gee(data, confidence, note="")
     try:
-        return _mixed(data, confidence)
+        return _mixed(data, confidence, seed)
     except _NotConvergedError as failure:
         if method == "mixed":
             raise TrialDataError(f"the mixed model did not converge ({failure}).") from None
@@ -399,7 +404,7 @@ class _NotConvergedError(Exception):
     """The variational fit of the mixed model failed."""
 
 
-def _mixed(data: pd.DataFrame, confidence: float) -> pd.DataFrame:
+def _mixed(data: pd.DataFrame, confidence: float, seed: int) -> pd.DataFrame:
     from statsmodels.genmod.bayes_mixed_glm import BinomialBayesMixedGLM
 
     z = stats.norm.ppf(0.5 + confidence / 2)
@@ -411,7 +416,7 @@ def _mixed(data: pd.DataFrame, confidence: float) -> pd.DataFrame:
             warnings.simplefilter("ignore")
             # L-BFGS keeps no dense inverse Hessian: with one random effect per image the
             # default BFGS spends minutes on matrix products over thousands of parameters.
-            result = model.fit_vb(fit_method="L-BFGS-B")
+            result = model.fit_vb(fit_method="L-BFGS-B", rng=np.random.default_rng(seed))
     except (np.linalg.LinAlgError, ValueError, FloatingPointError) as error:
         raise _NotConvergedError(str(error)) from None
     if not result.optim_retvals.get("success", False):

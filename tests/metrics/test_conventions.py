@@ -7,8 +7,8 @@ import inspect
 import pytest
 
 from psychoalign import metrics, stats
+from psychoalign._checks import DEFAULT_N_BOOT
 from psychoalign.errors import ParameterError, TrialDataError
-from psychoalign.metrics._stats import DEFAULT_N_BOOT
 from support import make_trials
 
 #: Every function of metrics and stats that reports an interval (clickmaps and metamers

@@ -102,10 +102,16 @@ def metamers_show(
     """Draw each natural image beside its metamers, one column per layer."""
     with user_errors():
         from psychoalign.plots.metamers import metamer_grid
+        from psychoalign.stimuli import valid_metamers
 
         metamer_set = StimulusSet.open(folder)
         target = out or folder.parent / f"{folder.name}-grid"
-        metamer_grid(metamer_set, target, max_images=max_images)
+        metamer_grid(
+            metamer_set,
+            target,
+            valid=valid_metamers(metamer_set.manifest),
+            max_images=max_images,
+        )
     typer.echo(f"{target}.png")
 
 

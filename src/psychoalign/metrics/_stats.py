@@ -7,13 +7,6 @@ from scipy import special, stats
 
 _ROUNDING_FLOOR = 1e-12
 
-#: Bootstrap resamples of every analysis function that computes an interval by default
-#: (metrics and :mod:`psychoalign.stats`): 1000 leaves 25 resamples beyond each bound of a
-#: 95 % percentile interval, the usual minimum for stable bounds (Efron & Tibshirani 1993,
-#: An Introduction to the Bootstrap). Functions where ``n_boot=0`` means "no interval"
-#: keep 0 as their default.
-DEFAULT_N_BOOT = 1000
-
 
 def wilson_interval(
     successes: np.ndarray, trials: np.ndarray, confidence: float = 0.95

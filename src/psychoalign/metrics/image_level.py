@@ -7,9 +7,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from psychoalign._checks import fraction, whole_number
+from psychoalign._checks import DEFAULT_N_BOOT, fraction, whole_number
 from psychoalign.errors import TrialDataError
-from psychoalign.metrics._stats import DEFAULT_N_BOOT, masked_spearman, percentile_interval
+from psychoalign.metrics._stats import masked_spearman, percentile_interval
 from psychoalign.trials import require_columns
 
 __all__ = ["image_accuracy_correlation"]

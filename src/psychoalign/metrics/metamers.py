@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from psychoalign._checks import DEFAULT_N_BOOT
 from psychoalign._deprecated import moved
 from psychoalign.errors import TrialDataError
 from psychoalign.metrics.accuracy import accuracy
@@ -100,7 +101,7 @@ def metamer_recognisability(
     *,
     natural: str = "natural",
     layers: Sequence[str] | None = None,
-    n_boot: int = 2000,
+    n_boot: int = DEFAULT_N_BOOT,
     confidence: float = 0.95,
     seed: int = 0,
 ) -> pd.DataFrame:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from psychoalign._checks import DEFAULT_N_BOOT
 from psychoalign.errors import TrialDataError
-from psychoalign.metrics._stats import DEFAULT_N_BOOT
 from psychoalign.metrics.accuracy import accuracy
 from psychoalign.metrics.benchmark import MODEL_VS_HUMAN_EXCLUDED_CONDITIONS, benchmark
 from psychoalign.metrics.error_consistency import error_consistency

@@ -16,7 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from psychoalign._checks import whole_number
 from psychoalign.models.mappings import DecisionMapping, get_mapping
-from psychoalign.models.zoo import DEFAULT_MODEL, ModelError, VisionModel, load_model
+from psychoalign.models.zoo import DEFAULT_MODEL, ModelError, VisionModel, resolve_model
 from psychoalign.stimuli import StimulusSet
 from psychoalign.stimuli.images import read_pixels
 from psychoalign.trials import validate_trials
@@ -88,9 +88,7 @@ class ModelObserver:
                 f"size_handling: '{size_handling}' is not one of {', '.join(SIZE_HANDLING)}."
             )
         whole_number("batch_size", batch_size, 1, error=ModelError)
-        self.model = load_model(model, device=device) if isinstance(model, str) else model
-        if device is not None:
-            self.model.to(device)
+        self.model = resolve_model(model, device)
         self.mapping = get_mapping(mapping, self.model.labels)
         self.batch_size = batch_size
         self.size_handling = size_handling

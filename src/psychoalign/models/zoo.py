@@ -38,6 +38,7 @@ __all__ = [
     "from_module",
     "imagenet_labels",
     "load_model",
+    "resolve_model",
 ]
 
 DEFAULT_MODEL = "efficientnet_lite0"
@@ -463,3 +464,33 @@ def load_model(
                 "names."
             ) from None
     return model.to(target)
+
+
+def resolve_model(
+    model: VisionModel | str, device: str | torch.device | None = None
+) -> VisionModel:
+    """A loaded model on ``device``: loaded by name, or the given model moved there.
+
+    Parameters
+    ----------
+    model
+        A zoo name (see :func:`available_models`) or a :class:`VisionModel`.
+    device
+        ``"cpu"``, ``"cuda"``, ...; ``None`` keeps a given model where it is (a name loads
+        on the default device of :func:`load_model`).
+
+    Raises
+    ------
+    ModelError
+        When ``model`` is neither a name nor a :class:`VisionModel`.
+    """
+    if isinstance(model, str):
+        return load_model(model, device=device)
+    if not isinstance(model, VisionModel):
+        raise ModelError(
+            f"model: got a {type(model).__name__}; give a model name or a VisionModel "
+            "(psychoalign.models.load_model, or from_module for a torch module)."
+        )
+    if device is not None:
+        model.to(device)
+    return model

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from psychoalign.errors import ParameterError
 from psychoalign.plots._figure import (
     HUMAN_COLOUR,
     HUMANS,
@@ -124,6 +125,7 @@ def metamer_grid(
     out: str | os.PathLike[str],
     *,
     natural: str = "natural",
+    valid: pd.Series | None = None,
     max_images: int = 8,
     record: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
@@ -133,11 +135,16 @@ def metamer_grid(
     ----------
     stimuli
         A metamer stimulus set (:class:`psychoalign.stimuli.StimulusSet`) whose manifest
-        has ``condition`` = ``natural`` or a layer name, and optionally ``valid``.
+        has ``condition`` = ``natural`` or a layer name.
     out
         Path of the figure without suffix.
     natural
         The condition label of the natural images.
+    valid
+        Whether each manifest row passed validation, aligned with the manifest:
+        ``psychoalign.stimuli.valid_metamers(stimuli.manifest)``. Required when the
+        manifest has a ``valid`` column, so that failed metamers are always marked;
+        otherwise every stimulus counts as valid.
     max_images
         Rows shown at most (the first natural images of the manifest).
     record
@@ -151,6 +158,12 @@ def metamer_grid(
     """
     manifest = stimuli.manifest
     require_columns(manifest, ["stimulus", "image", "condition"], "manifest")
+    if valid is None and "valid" in manifest.columns:
+        raise ParameterError(
+            "valid: the manifest flags failed metamers; pass "
+            "valid=psychoalign.stimuli.valid_metamers(stimuli.manifest) so the grid marks them."
+        )
+    manifest = manifest.assign(_valid=True if valid is None else np.asarray(valid, dtype=bool))
     conditions = list(dict.fromkeys(manifest["condition"]))
     layers = [c for c in conditions if c != natural]
     columns = [natural, *layers] if natural in conditions else layers
@@ -173,14 +186,14 @@ def metamer_grid(
                 continue
             entry = by_key.loc[(image, condition)]
             entry = entry.iloc[0] if isinstance(entry, pd.DataFrame) else entry
-            valid = str(entry.get("valid", True)) in ("True", "true", "1")
+            passed = bool(entry["_valid"])
             ax.imshow(stimuli.load(entry["stimulus"]))
-            if not valid:
+            if not passed:
                 ax.set_xlabel("failed", fontsize=5, color="0.4")
                 for spine in ax.spines.values():
                     spine.set_visible(True)
                     spine.set_color("0.6")
-            rows.append((image, condition, entry["stimulus"], valid))
+            rows.append((image, condition, entry["stimulus"], passed))
         axes[i, 0].set_ylabel(image, fontsize=5)
     table = pd.DataFrame(rows, columns=["image", "condition", "stimulus", "valid"])
     return save_figure(

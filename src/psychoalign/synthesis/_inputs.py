@@ -7,25 +7,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from psychoalign.errors import ModelError, StimulusSetError
+from psychoalign.errors import StimulusSetError
 from psychoalign.models.observer import ModelObserver
-from psychoalign.models.zoo import VisionModel, load_model
+from psychoalign.models.zoo import VisionModel
 
 __all__: list[str] = []
-
-
-def _resolve_model(model: VisionModel | str, device: str | torch.device | None) -> VisionModel:
-    """A loaded model on ``device``: loaded by name, or the given model moved there."""
-    if isinstance(model, str):
-        return load_model(model, device=device)
-    if not isinstance(model, VisionModel):
-        raise ModelError(
-            f"model: got a {type(model).__name__}; give a model name or a VisionModel "
-            "(psychoalign.models.load_model, or from_module for a torch module)."
-        )
-    if device is not None:
-        model.to(device)
-    return model
 
 
 def _presenter(model: VisionModel) -> ModelObserver:

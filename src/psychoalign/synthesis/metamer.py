@@ -40,12 +40,11 @@ from psychoalign._io import atomic_file
 from psychoalign.errors import MissingFileError, ModelError, StimulusSetError
 from psychoalign.models.features import check_layers, feature_extractor
 from psychoalign.models.folding import fold_batch_norms
-from psychoalign.models.zoo import VisionModel, load_model
+from psychoalign.models.zoo import VisionModel, load_model, resolve_model
 from psychoalign.stimuli.metamer_sets import distinct_layers
 from psychoalign.synthesis._inputs import (
     _check_images,
     _presenter,
-    _resolve_model,
     _to_numpy,
     _to_tensor,
 )
@@ -286,7 +285,7 @@ class Metamer:
     ):
         if batch_size is not None:
             whole_number("batch_size", batch_size, 1, error=StimulusSetError)
-        self._model: VisionModel | None = _resolve_model(model, device)
+        self._model: VisionModel | None = resolve_model(model, device)
         self.layer = check_layers(self._model, [layer], parameter="layer")[0]
         self.images = _check_images(images)
         self.initial = initial_noise(self.images.shape, seed)
@@ -539,7 +538,7 @@ class Metamer:
         metamer.metamers = arrays.get("metamers")
         metamer.final_loss = arrays.get("final_loss")
         if model is not None:
-            resolved = _resolve_model(model, device)
+            resolved = resolve_model(model, device)
             metamer._check_weights(resolved)
             metamer._model = resolved
         return metamer
@@ -585,7 +584,7 @@ def synthesize_layers(
     """
     layers = distinct_layers(layers, error=ModelError)
     _check_schedule(rounds, steps_per_round, step_size)
-    resolved = _resolve_model(model, device)
+    resolved = resolve_model(model, device)
     runs = {
         layer: Metamer(resolved, layer, images, seed=seed, device=device, batch_size=batch_size)
         for layer in layers

@@ -24,8 +24,8 @@ from psychoalign._checks import whole_number
 from psychoalign.errors import StimulusSetError
 from psychoalign.models.features import activations, check_layers, feature_extractor
 from psychoalign.models.observer import ModelObserver
-from psychoalign.models.zoo import VisionModel
-from psychoalign.synthesis._inputs import _check_images, _presenter, _resolve_model
+from psychoalign.models.zoo import VisionModel, resolve_model
+from psychoalign.synthesis._inputs import _check_images, _presenter
 
 __all__ = ["null_distribution", "validate"]
 
@@ -113,7 +113,7 @@ def null_distribution(
     when its :math:`\rho` with its natural image exceeds the maximum of this
     distribution (Feather et al. 2023).
     """
-    resolved = _resolve_model(model, device)
+    resolved = resolve_model(model, device)
     extractor = _layer_extractor(resolved, layer, extractor)
     pixels = _check_images(images)
     n = len(pixels)
@@ -194,7 +194,7 @@ def validate(
     with :math:`d` the observer's decision. Failed metamers are kept and flagged, as
     Feather et al. (2023) report them.
     """
-    resolved = _resolve_model(model, device)
+    resolved = resolve_model(model, device)
     extractor = _layer_extractor(resolved, layer, extractor)
     naturals = _check_images(naturals, "naturals")
     metamers = _check_images(metamers, "metamers")

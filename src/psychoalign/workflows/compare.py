@@ -19,6 +19,7 @@ import pandas as pd
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from psychoalign._checks import DEFAULT_N_BOOT
 from psychoalign.errors import TrialDataError
 from psychoalign.metrics import accuracy, comparison_tables, shape_bias
 from psychoalign.provenance import provenance, write_outputs
@@ -160,7 +161,7 @@ def compare_humans_and_models(
     level_label: str = "Condition",
     inputs: Sequence[str | os.PathLike[str]] = (),
     seed: int = 0,
-    n_boot: int = 200,
+    n_boot: int = DEFAULT_N_BOOT,
     device: str | None = None,
     title: str = "Humans and models",
     progress: bool = True,
@@ -288,7 +289,7 @@ def _statistics(
     fits = psychometric_fit(data, n_boot=n_boot, seed=seed)
     statistics = {"psychometric_fits": fits, "threshold_comparison": threshold_comparison(fits)}
     mixed = [
-        mixed_model(group).assign(experiment=experiment)
+        mixed_model(group, seed=seed).assign(experiment=experiment)
         for experiment, group in data.groupby("experiment")
         if group["observer_kind"].nunique() == 2
     ]

@@ -12,9 +12,11 @@ from psychoalign.errors import StimulusSetError
 from psychoalign.stimuli import StimulusSet, make_stimulus_set
 from psychoalign.workflows.compare import PipelineResult, compare_humans_and_models
 
-__all__ = ["DEMO_SEED", "run_demo", "summary_table"]
+__all__ = ["DEMO_N_BOOT", "DEMO_SEED", "run_demo", "summary_table"]
 
 DEMO_SEED = 0
+#: Bootstrap resamples of the psychometric thresholds: enough for the demo's minutes.
+DEMO_N_BOOT = 200
 _HUMAN_DATASETS = ("edge", "silhouette", "uniform-noise", "cue-conflict")
 _NOISE = "uniform-noise"
 
@@ -79,6 +81,7 @@ def run_demo(
         curves={_NOISE: [_NOISE, *(s.name for s in noise)]},
         level_label="Uniform noise width",
         inputs=sorted(p for name in _HUMAN_DATASETS for p in (root / name).glob("*.csv")),
+        n_boot=DEMO_N_BOOT,
         seed=DEMO_SEED,
         device=device,
         title="psychoalign demo: EfficientNet-Lite0 and human observers",

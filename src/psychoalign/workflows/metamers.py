@@ -31,11 +31,11 @@ import pandas as pd
 import torch
 
 from psychoalign import plots
-from psychoalign._checks import is_whole, whole_number
+from psychoalign._checks import DEFAULT_N_BOOT, is_whole, whole_number
 from psychoalign.errors import StimulusSetError
 from psychoalign.metrics.metamers import metamer_recognisability
 from psychoalign.models.features import check_layers, feature_extractor
-from psychoalign.models.zoo import VisionModel
+from psychoalign.models.zoo import VisionModel, resolve_model
 from psychoalign.provenance import provenance, write_outputs
 from psychoalign.stimuli.images import encode_png, read_image, to_uint8
 from psychoalign.stimuli.metamer_sets import (
@@ -45,7 +45,6 @@ from psychoalign.stimuli.metamer_sets import (
     metamer_stimulus,
 )
 from psychoalign.stimuli.stimulus_set import SetWriter, StimulusSet
-from psychoalign.synthesis._inputs import _resolve_model
 from psychoalign.synthesis.metamer import INITIAL_SD, Metamer, step_sizes
 from psychoalign.synthesis.validation import null_distribution, validate
 from psychoalign.trials import find_trial_files, read_trials
@@ -312,7 +311,7 @@ def make_metamer_set(
     SetWriter.check_target(out, overwrite=overwrite)  # before hours of synthesis, not after
     whole_number("null_pairs", null_pairs, 1, error=StimulusSetError)
     rows = _source_rows(source, images)
-    resolved = _resolve_model(model, device)
+    resolved = resolve_model(model, device)
     check_layers(resolved, layers, parameter="layer")
     naturals = _read_same_size([row.path for row in rows])
     null_images = _null_images(source, seed)
@@ -368,7 +367,7 @@ def metamer_recognisability_analysis(
     out: str | os.PathLike[str],
     *,
     include_failed: bool = False,
-    n_boot: int = 2000,
+    n_boot: int = DEFAULT_N_BOOT,
     seed: int = 0,
 ) -> pd.DataFrame:
     """How recognisable a metamer set's metamers are to humans and to model observers.

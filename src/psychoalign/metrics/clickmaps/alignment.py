@@ -12,8 +12,8 @@ import math
 import numpy as np
 import pandas as pd
 
+from psychoalign._checks import DEFAULT_N_BOOT, positive_number, whole_number
 from psychoalign._checks import fraction as share
-from psychoalign._checks import positive_number, whole_number
 from psychoalign.errors import ClickMapError
 from psychoalign.metrics._stats import percentile_interval
 from psychoalign.metrics.clickmaps._ranking import spearman_rows
@@ -276,7 +276,11 @@ _SUMMARY_COLUMNS = [
 
 
 def alignment_summary(
-    per_image: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0, confidence: float = 0.95
+    per_image: pd.DataFrame,
+    *,
+    n_boot: int = DEFAULT_N_BOOT,
+    seed: int = 0,
+    confidence: float = 0.95,
 ) -> pd.DataFrame:
     r"""Mean alignment over images, as a share of the human ceiling, with bootstrap CIs.
 
