@@ -29,6 +29,7 @@ from psychoalign.models.zoo import (
     from_module,
     imagenet_labels,
     load_model,
+    resolve_model,
 )
 
 __all__ = [
@@ -57,6 +58,7 @@ __all__ = [
     "layer_names",
     "load_model",
     "mapping_from_file",
+    "resolve_model",
     "wordnet_mapping",
 ]
 

@@ -17,6 +17,7 @@ _HOMES = {
     "compare_files": "psychoalign.workflows.compare",
     "compare_humans_and_models": "psychoalign.workflows.compare",
     "curve_trials": "psychoalign.workflows.compare",
+    "DEMO_N_BOOT": "psychoalign.workflows.demo",
     "DEMO_SEED": "psychoalign.workflows.demo",
     "run_demo": "psychoalign.workflows.demo",
     "summary_table": "psychoalign.workflows.demo",
