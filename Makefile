@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 APT_PACKAGES := xvfb xauth libgl1-mesa-dri libjack-jackd2-0 chromium chromium-driver
 TORCH := torch==2.14.1 torchvision==0.29.1
 PYTEST_WORKERS ?= 2
-LINTED := src tests benchmarks analysis experiments
+LINTED := src tests benchmarks analysis experiments setup.py
 
 .PHONY: setup test demo bench lint format clean
 

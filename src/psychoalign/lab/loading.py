@@ -10,7 +10,6 @@ Importing this module does not import PsychoPy.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import os
 import sys
@@ -21,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from psychoalign._io import bytes_sha256
 from psychoalign.lab.config import experiments_dir, merge_settings
 from psychoalign.lab.errors import LabError
 from psychoalign.lab.paradigm import PRESENTATION_COLUMNS, Paradigm, check_paradigm
@@ -119,18 +119,14 @@ def default_stimuli(spec: Mapping[str, Any]) -> StimulusSet:
 
 def _participant_index(participant: str) -> int:
     digits = "".join(c for c in participant if c.isdigit())
-    return (
-        int(digits)
-        if digits
-        else int(hashlib.sha256(participant.encode()).hexdigest(), 16) % 10_000
-    )
+    return int(digits) if digits else int(bytes_sha256(participant.encode()), 16) % 10_000
 
 
 def _seed(config: Mapping[str, Any], paradigm: str, participant: str, session: int) -> int:
     if config.get("seed") is not None:
         return int(config["seed"])
     text = f"{paradigm}/{participant}/{session}"
-    return int(hashlib.sha256(text.encode()).hexdigest(), 16) % (2**31)
+    return int(bytes_sha256(text.encode()), 16) % (2**31)
 
 
 def _counterbalanced(config: dict[str, Any], index: int) -> tuple[dict[str, Any], int | None]:

@@ -23,7 +23,6 @@ References
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -35,6 +34,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from psychoalign._io import bytes_sha256
 from psychoalign.models.zoo import ModelError, imagenet_labels
 
 __all__ = [
@@ -75,7 +75,7 @@ class DecisionMapping:
     def checksum(self) -> str:
         """SHA-256 of the mapping's full definition (part of every cache key)."""
         text = json.dumps([self.name, self.aggregation, self.categories, self.members])
-        return hashlib.sha256(text.encode()).hexdigest()
+        return bytes_sha256(text.encode())
 
     def describe(self) -> dict[str, object]:
         """A JSON-ready record of the mapping."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Sequence
@@ -11,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from psychoalign._io import replaced_folder
+from psychoalign._io import bytes_sha256, replaced_folder
 from psychoalign.models.mappings import DecisionMapping
 from psychoalign.models.observer import ModelObserver
 from psychoalign.models.zoo import ModelError, VisionModel, load_model
@@ -37,7 +36,7 @@ def unit_key(observer: ModelObserver, stimuli: StimulusSet) -> str:
         "size_handling": observer.size_handling,
         "psychoalign": __version__,
     }
-    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+    return bytes_sha256(json.dumps(parts, sort_keys=True).encode())
 
 
 def _existing_key(folder: Path) -> str | None:
