@@ -28,7 +28,7 @@ MODEL_SIDE = {"stimuli", "models", "synthesis", "datasets"}
 
 #: Layer -> the layers it may import (besides itself and FOUNDATION).
 ALLOWED = {
-    "": {"trials"},
+    "": {"trials", "errors"},
     "errors": set(),
     "_io": set(),
     "_checks": {"errors"},
@@ -177,3 +177,28 @@ def _code_lines(node: ast.FunctionDef | ast.AsyncFunctionDef, lines: list[str]) 
     if isinstance(first, ast.Expr) and isinstance(getattr(first, "value", None), ast.Constant):
         span -= set(range(first.lineno, first.end_lineno + 1))
     return sum(1 for n in span if lines[n - 1].strip() and not lines[n - 1].strip().startswith("#"))
+
+
+#: Built-in exceptions raised inside psychoalign and caught there (never reaching a user).
+_CAUGHT_INTERNALLY = {("stimuli/degrade.py", "ValueError")}
+_BUILT_IN = {"ValueError", "TypeError", "KeyError", "FileNotFoundError", "OSError", "RuntimeError"}
+
+
+def test_users_meet_only_psychoalign_errors():
+    raised = set()
+    for path in SOURCES:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call):
+                name = getattr(node.exc.func, "id", None)
+                if name in _BUILT_IN:
+                    raised.add((path.relative_to(PACKAGE).as_posix(), name))
+    assert raised <= _CAUGHT_INTERNALLY, sorted(raised - _CAUGHT_INTERNALLY)
+
+
+def test_every_error_type_is_a_psychoalign_error_and_a_builtin_one():
+    from psychoalign import errors
+
+    for name in errors.__all__:
+        error = getattr(errors, name)
+        assert issubclass(error, errors.PsychoalignError), name
+        assert name == "PsychoalignError" or issubclass(error, (ValueError, OSError)), name
