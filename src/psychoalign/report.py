@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from psychoalign._checks import is_whole
 from psychoalign._io import write_text_atomic
 from psychoalign.errors import MissingFileError
 from psychoalign.provenance import provenance
@@ -65,7 +66,7 @@ def _html_table(frame: pd.DataFrame, *, max_rows: int = _MAX_ROWS) -> str:
         for value in row:
             if isinstance(value, (float, np.floating)):
                 text, kind = ("–" if np.isnan(value) else f"{value:.4g}"), ""
-            elif isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+            elif is_whole(value):
                 text, kind = str(value), ""
             else:
                 text, kind = html.escape(str(value)), "text"

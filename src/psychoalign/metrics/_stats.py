@@ -58,3 +58,10 @@ def percentile_interval(
     with np.errstate(invalid="ignore"):
         low, high = np.nanpercentile(samples, [tail, 100 - tail], axis=axis)
     return low, high
+
+
+def finite_row_mean(values: np.ndarray) -> np.ndarray:
+    """Mean of each row over its finite values (NaN where none)."""
+    finite = np.isfinite(values)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(finite, values, 0.0).sum(axis=1) / finite.sum(axis=1)

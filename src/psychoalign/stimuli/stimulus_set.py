@@ -45,10 +45,10 @@ def _version() -> str:
     return __version__
 
 
-def _manifest_bytes(manifest: pd.DataFrame) -> bytes:
-    """Serialise a manifest canonically (the bytes ``manifest.csv`` holds)."""
+def _csv_bytes(table: pd.DataFrame) -> bytes:
+    """Serialise a table canonically (as ``manifest.csv`` and the set's tables hold it)."""
     buffer = io.StringIO()
-    manifest.to_csv(buffer, index=False, lineterminator="\n")
+    table.to_csv(buffer, index=False, lineterminator="\n")
     return buffer.getvalue().encode("utf-8")
 
 
@@ -291,7 +291,7 @@ class StimulusSet:
     @property
     def checksum(self) -> str:
         """SHA-256 of the manifest, which lists every image's SHA-256: the set's identity."""
-        return bytes_sha256(_manifest_bytes(self._manifest))
+        return bytes_sha256(_csv_bytes(self._manifest))
 
     def identity(self) -> dict[str, str]:
         """What outputs record of the set they were made from: ``name, path, checksum``."""
@@ -482,8 +482,9 @@ class SetWriter:
     """Build a stimulus set in a hidden folder next to ``target``, then rename it into place.
 
     Use as a context manager: :meth:`add` each image with its manifest row, optionally
-    :meth:`add_file` tables that describe the set, then :meth:`commit`. Leaving the block
-    without committing (an error, Ctrl-C) removes the partial build.
+    :meth:`add_table` (or :meth:`add_file`) the tables that describe the set, then
+    :meth:`commit`. Leaving the block without committing (an error, Ctrl-C) removes the
+    partial build.
     """
 
     def __init__(self, target: str | os.PathLike[str], *, overwrite: bool = False):
@@ -550,6 +551,10 @@ class SetWriter:
         self._files[name] = bytes_sha256(data)
         return self._files[name]
 
+    def add_table(self, name: str, table: pd.DataFrame) -> str:
+        """:meth:`add_file` a table as CSV, written as canonically as the manifest."""
+        return self.add_file(name, _csv_bytes(table))
+
     def commit(self, info: dict[str, Any]) -> StimulusSet:
         """Write ``manifest.csv`` and ``stimulus_set.json`` and move the set into place."""
         manifest = pd.DataFrame(self._rows)
@@ -557,7 +562,7 @@ class SetWriter:
             c for c in manifest.columns if c not in MANIFEST_COLUMNS
         ]
         manifest = _check_manifest(manifest[ordered], str(self.target / MANIFEST_FILE))
-        manifest_data = _manifest_bytes(manifest)
+        manifest_data = _csv_bytes(manifest)
         record = {
             **info,
             "n_stimuli": len(manifest),

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from psychoalign._checks import is_whole
 from psychoalign.errors import TrialDataError
 from psychoalign.trials.schema import (
     _ROW,
@@ -173,11 +174,9 @@ def _check_one_kind_per_observer(frame: pd.DataFrame) -> None:
 def _checked_counts(frame: pd.DataFrame, column: str) -> pd.Series:
     values = frame[column]
     if pd.api.types.is_bool_dtype(values) or not pd.api.types.is_numeric_dtype(values):
-        is_whole = values.map(
-            lambda v: isinstance(v, (int, np.integer)) and not isinstance(v, bool)
-        )
-        if not is_whole.all():
-            _fail(frame, ~is_whole.to_numpy(bool), column, "has {value}, not a whole number")
+        whole = values.map(is_whole)
+        if not whole.all():
+            _fail(frame, ~whole.to_numpy(bool), column, "has {value}, not a whole number")
         values = values.astype("int64")
     numbers = values.to_numpy(dtype="float64", na_value=np.nan)
     bad = ~np.isfinite(numbers) | (numbers != np.round(numbers)) | (numbers < 1)

@@ -19,7 +19,6 @@ References
 
 from __future__ import annotations
 
-import io
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -87,12 +86,6 @@ def _kept_steps(total: int) -> np.ndarray:
     if total <= LOSSES_ALL_UP_TO:
         return np.arange(total)
     return np.unique(np.r_[np.arange(0, total, LOSSES_EVERY), total - 1])
-
-
-def _csv_bytes(table: pd.DataFrame) -> bytes:
-    buffer = io.StringIO()
-    table.to_csv(buffer, index=False, lineterminator="\n")
-    return buffer.getvalue().encode("utf-8")
 
 
 def _source_rows(source: StimulusSet, images: int | None) -> list[Any]:
@@ -224,7 +217,7 @@ def _write_set(
                     encode_png(pixels),
                 )
         for file, table in tables.items():
-            writer.add_file(file, _csv_bytes(table))
+            writer.add_table(file, table)
         return writer.commit(info)
 
 

@@ -10,8 +10,9 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from scipy import ndimage, stats
 
+from psychoalign.metrics._stats import finite_row_mean
 from psychoalign.metrics.clickmaps import spearman_maps
-from psychoalign.metrics.clickmaps._ranking import MapRanker, finite_row_mean, spearman_rows
+from psychoalign.metrics.clickmaps._ranking import MapRanker, spearman_rows
 
 
 def test_ranks_are_doubled_centred_average_ranks_in_sorted_order():

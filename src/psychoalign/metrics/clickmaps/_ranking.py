@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-__all__ = ["MapRanker", "finite_row_mean", "spearman_rows"]
+__all__ = ["MapRanker", "spearman_rows"]
 
 # A map whose lowest value fills at least 1/_LOW_SHARE of its pixels ranks only the rest.
 _LOW_SHARE = 4
@@ -150,10 +150,3 @@ def spearman_rows(
         cross = np.einsum("i,i->", ranks_a, gathered)
         rho[k] = min(max(cross / math.sqrt(squares_a * squares_b), -1.0), 1.0)
     return rho
-
-
-def finite_row_mean(values: np.ndarray) -> np.ndarray:
-    """Mean of each row over its finite values (NaN where none)."""
-    finite = np.isfinite(values)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(finite, values, 0.0).sum(axis=1) / finite.sum(axis=1)

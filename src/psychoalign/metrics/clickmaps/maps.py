@@ -21,7 +21,8 @@ import pandas as pd
 from psychoalign._checks import number_at_least, whole_number
 from psychoalign._io import atomic_file
 from psychoalign.errors import ClickMapError, MissingFileError
-from psychoalign.metrics.clickmaps._ranking import finite_row_mean, spearman_rows
+from psychoalign.metrics._stats import finite_row_mean
+from psychoalign.metrics.clickmaps._ranking import spearman_rows
 from psychoalign.metrics.clickmaps.clicks import _checked_clicks, _one_per_image, click_table
 
 __all__ = ["ClickMaps", "build_maps", "disc_kernel"]
