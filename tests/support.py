@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -10,6 +11,24 @@ import pandas as pd
 from psychoalign.datasets import data_dir
 
 HUMAN_RAW = data_dir() / "model-vs-human" / "human-raw"
+
+
+def _shared_data() -> Path:
+    """The project's shared real data (``../shared/data`` beside the checkout).
+
+    Found through ``$PSYCHOALIGN_SHARED_DATA``, then ``shared/data`` beside or inside the
+    checkout. Missing data is a failure, never a skip: the tests that use it are the
+    known answers of the published formats.
+    """
+    root = Path(__file__).resolve().parents[1]
+    candidates = [root.parent / "shared" / "data", root / "shared" / "data"]
+    if "PSYCHOALIGN_SHARED_DATA" in os.environ:
+        candidates.insert(0, Path(os.environ["PSYCHOALIGN_SHARED_DATA"]))
+    return next((c for c in candidates if c.is_dir()), candidates[0])
+
+
+#: Real published data that is not bundled (see ``../shared/data/README.md``).
+SHARED_DATA = _shared_data()
 
 
 def make_trials(rows: list[tuple], experiment: str = "toy", condition: str = "0") -> pd.DataFrame:

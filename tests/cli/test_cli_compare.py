@@ -86,6 +86,8 @@ def test_compare_humans_and_a_model(tmp_path):
         "accuracy_difference",
         "observed_consistency",
         "error_consistency",
+        "n_datasets",
+        "left_out",
     ]
     model_all = benchmark.query("observer == 'toynet' and experiment == 'all'").iloc[0]
     assert model_all.error_consistency == pytest.approx(with_model.kappa.mean())

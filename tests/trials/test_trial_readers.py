@@ -112,7 +112,7 @@ def test_partly_empty_condition_is_refused(tmp_path):
     text[3] = text[3].replace(",,", ",0,")
     model.write_text("\n".join(text) + "\n")
     with pytest.raises(
-        TrialDataError, match=r"resnet50_session_1\.csv: row 2: column 'condition' is empty"
+        TrialDataError, match=r"resnet50_session_1\.csv: row 2: column 'condition' is missing"
     ):
         read_trials(model)
 
@@ -284,7 +284,8 @@ def test_csv_of_no_known_format_names_the_missing_column_and_the_other_formats(t
     assert str(error.value) == (
         f"{path}: column 'experiment' is missing; a trial file needs the columns "
         f"{', '.join(TRIAL_COLUMNS)} (or is a model-vs-human file with subj, "
-        "object_response, imagename, ...)."
+        "object_response, imagename, ... or a geirhos-2018-cnn file with subj, object_response, "
+        "imagename, object_response_sums, prob_correct_16, ...)."
     )
 
 

@@ -20,6 +20,7 @@ from psychoalign.trials import (
     trial_readers,
 )
 from psychoalign.trials.readers import registry
+from psychoalign.trials.readers.registry import ReadContext
 from psychoalign.trials.readers._cells import parse_numbers
 from support import HUMAN_RAW, raw_rows
 
@@ -39,10 +40,10 @@ def _load_tsv(path: Path) -> pd.DataFrame:
     return pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
 
 
-def _from_export(raw: pd.DataFrame, path: Path, experiment: str | None) -> pd.DataFrame:
+def _from_export(raw: pd.DataFrame, path: Path, context: ReadContext) -> pd.DataFrame:
     frame = pd.DataFrame(
         {
-            "experiment": experiment or path.stem.split("_")[0],
+            "experiment": context.experiment or path.stem.split("_")[0],
             "observer": raw["participant_id"],
             "observer_kind": "human",
             "session": 1,
@@ -83,7 +84,12 @@ def _export(folder: Path, rows: int = 6) -> Path:
 
 def test_the_built_in_formats_are_registered():
     readers = {reader.name: reader for reader in trial_readers()}
-    assert list(readers) == ["psychoalign-csv", "psychoalign-parquet", "model-vs-human"]
+    assert list(readers)[:4] == [
+        "psychoalign-csv",
+        "psychoalign-parquet",
+        "model-vs-human",
+        "geirhos-2018-cnn",
+    ]
     assert readers["model-vs-human"].columns == ("subj", "object_response", "imagename")
     assert readers["model-vs-human"].categories == MODEL_VS_HUMAN_CATEGORIES
     assert readers["psychoalign-csv"].columns == ()  # the fallback for any other CSV
@@ -139,7 +145,7 @@ def test_an_unknown_format_is_one_sentence_naming_the_file(tmp_path):
         read_trials(path)
     assert str(error.value) == (
         f"{path}: no trial reader reads '.txt' files (registered: psychoalign-csv (.csv), "
-        "psychoalign-parquet (.parquet), model-vs-human (.csv))."
+        "psychoalign-parquet (.parquet), model-vs-human (.csv), geirhos-2018-cnn (.csv))."
     )
 
 

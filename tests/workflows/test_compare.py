@@ -39,6 +39,10 @@ def test_compare_files_writes_the_tables_with_their_provenance(tmp_path):
             "n_boot": 0,
             "n_splits": 10,
             "seed": 0,
+            "columns": None,
+            "response_column": None,
+            "cue_conflict": [],
+            "read_notes": [],
         }
         assert {Path(entry["path"]).name: entry["sha256"] for entry in sidecar["inputs"]} == {
             path.name: file_sha256(path) for path in files

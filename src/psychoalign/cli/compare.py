@@ -32,12 +32,37 @@ def compare(
         int, typer.Option(help="Split halves for noise-corrected consistency.")
     ] = 100,
     seed: Annotated[int, typer.Option(help="Seed of every resampling.")] = 0,
+    columns: Annotated[
+        str | None,
+        typer.Option(
+            help="Which file column holds each trial column, for files in another layout "
+            "(PsychoPy Builder output): 'response=key_resp.keys,rt=key_resp.rt,...', a "
+            "YAML file of such pairs, or a preset ('psychopy-keyboard', 'psychopy-mouse')."
+        ),
+    ] = None,
+    response_column: Annotated[
+        str | None,
+        typer.Option(
+            help="Score observers by this decision column where a file has several "
+            "(e.g. object_response_sums in the Geirhos et al. 2018 CNN files)."
+        ),
+    ] = None,
+    cue_conflict: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--cue-conflict",
+            help="An experiment to treat as cue-conflict (shape bias) besides those "
+            "recognised from image names '<shape><n>-<texture><m>.png'; repeatable.",
+        ),
+    ] = None,
 ) -> None:
     """Compare observers: accuracy, error consistency, the benchmark table and more.
 
     Writes accuracy.csv, error_consistency.csv and benchmark.csv (and shape_bias.csv,
     image_accuracy.csv, behavioural_consistency.csv where the data allow), each with a
-    JSON sidecar of inputs, parameters and versions.
+    JSON sidecar of inputs, parameters and versions. What was accepted but should be
+    known (a file name whose session differs from its contents, model files' NaN
+    conditions read as '0') is printed as a note and recorded in the sidecars.
     """
     with user_errors():
         # Refused before any file is read, so a typo costs no reading.
@@ -53,6 +78,11 @@ def compare(
                 n_boot=n_boot,
                 n_splits=n_splits,
                 seed=seed,
+                columns=columns,
+                response_column=response_column,
+                cue_conflict=cue_conflict or (),
                 progress=step,
             )
+        for note in result.notes:
+            console.print(f"note: {note}", markup=False, highlight=False)
         console.print(f"wrote {', '.join(path.name for path in result.files)} to {out}")

@@ -8,6 +8,7 @@ from psychoalign.metrics.benchmark import (
     BENCHMARK_COLUMNS,
     MODEL_VS_HUMAN_EXCLUDED_CONDITIONS,
     benchmark,
+    check_shared_stimuli,
 )
 from psychoalign.metrics.clickmaps import (
     ClickMaps,
@@ -27,7 +28,11 @@ from psychoalign.metrics.rajalingham import (
     behavioural_consistency,
     behavioural_signature,
 )
-from psychoalign.metrics.shape_bias import cue_conflict_categories, shape_bias
+from psychoalign.metrics.shape_bias import (
+    cue_conflict_categories,
+    cue_conflict_experiments,
+    shape_bias,
+)
 from psychoalign.metrics.suite import PRESETS, comparison_tables
 
 __all__ = [
@@ -43,9 +48,11 @@ __all__ = [
     "behavioural_signature",
     "benchmark",
     "build_maps",
+    "check_shared_stimuli",
     "click_table",
     "comparison_tables",
     "cue_conflict_categories",
+    "cue_conflict_experiments",
     "disc_kernel",
     "error_consistency",
     "image_accuracy_correlation",

@@ -7,11 +7,17 @@ from collections.abc import Collection, Mapping
 import numpy as np
 import pandas as pd
 
+from psychoalign.errors import TrialDataError
 from psychoalign.metrics.accuracy import accuracy
 from psychoalign.metrics.error_consistency import error_consistency
 from psychoalign.trials import require_columns
 
-__all__ = ["BENCHMARK_COLUMNS", "MODEL_VS_HUMAN_EXCLUDED_CONDITIONS", "benchmark"]
+__all__ = [
+    "BENCHMARK_COLUMNS",
+    "MODEL_VS_HUMAN_EXCLUDED_CONDITIONS",
+    "benchmark",
+    "check_shared_stimuli",
+]
 
 #: Conditions left out of the model-vs-human benchmark, per dataset: undistorted
 #: controls, and levels where humans are below 20 % correct. Other datasets keep all.
@@ -38,8 +44,10 @@ BENCHMARK_COLUMNS = [
     "accuracy_difference",
     "observed_consistency",
     "error_consistency",
+    "n_datasets",
+    "left_out",
 ]
-_SCORES = BENCHMARK_COLUMNS[3:]
+_SCORES = BENCHMARK_COLUMNS[3:7]
 
 
 def benchmark(
@@ -64,8 +72,11 @@ def benchmark(
         One row per observer and experiment, then one per observer with
         ``experiment == "all"`` (the mean over its experiments):
         ``observer, observer_kind, experiment, accuracy, accuracy_difference,
-        observed_consistency, error_consistency``. Human rows compare each human with
-        every other human: they are the human ceiling of each score.
+        observed_consistency, error_consistency, n_datasets, left_out``. Human rows
+        compare each human with every other human: they are the human ceiling of each
+        score. ``n_datasets`` counts the datasets a row averages (1 or 0 for a dataset's
+        own row) and ``left_out`` names, with the reason, every dataset of the table the
+        row does not average (empty when none is left out).
 
     Notes
     -----
@@ -80,10 +91,14 @@ def benchmark(
       :math:`\kappa` of :func:`~psychoalign.metrics.error_consistency` averaged the same
       way, first over conditions, then over partners.
 
-    Experiments without any human observer are not datasets of the benchmark and are
-    left out, so the ``all`` rows average every score over the same datasets. An
-    observer with no human partner (a lone human) gets NaN for the three comparison
-    scores.
+    Experiments without any human observer are not datasets of the benchmark. The
+    ``all`` row of an observer averages every score over the same datasets: those where
+    all four scores are defined. A dataset is left out of it, and named in
+    ``left_out``, when the observer has no trials in it (``not run``), no human partner
+    in any of its conditions (``no human to compare with``, as for a lone human), or no
+    stimulus in common with the humans (``no stimulus shared with the humans``: error
+    consistency pairs trials by image within a condition); a dataset's own row then has
+    NaN for the undefined scores and ``n_datasets`` 0.
 
     References
     ----------
@@ -111,9 +126,78 @@ def benchmark(
     scores = pooled.merge(_accuracy_difference(kept), how="left").merge(
         _consistency(kept), how="left"
     )
-    overall = scores.groupby(["observer", "observer_kind"], sort=True)[_SCORES].mean().reset_index()
-    overall["experiment"] = "all"
-    return pd.concat([scores, overall], ignore_index=True)[BENCHMARK_COLUMNS]
+    scores["left_out"] = _reasons(scores)
+    scores["n_datasets"] = (scores["left_out"] == "").astype("int64")
+    return pd.concat([scores, _overall(scores)], ignore_index=True)[BENCHMARK_COLUMNS]
+
+
+def _reasons(scores: pd.DataFrame) -> pd.Series:
+    """Why a dataset's row cannot enter its observer's average ('' when it can)."""
+    no_partner = scores["accuracy_difference"].isna()
+    no_shared = ~no_partner & scores["error_consistency"].isna()
+    reasons = np.where(
+        no_partner,
+        "no human to compare with",
+        np.where(no_shared, "no stimulus shared with the humans", ""),
+    )
+    return pd.Series(
+        [f"{e} ({r})" if r else "" for e, r in zip(scores["experiment"], reasons, strict=True)],
+        index=scores.index,
+        dtype=object,
+    )
+
+
+def _overall(scores: pd.DataFrame) -> pd.DataFrame:
+    """The ``all`` row of each observer: the mean over the datasets where every score is defined."""
+    datasets = sorted(scores["experiment"].unique())
+    rows = []
+    for (observer, kind), own in scores.groupby(["observer", "observer_kind"], sort=True):
+        complete = own[own["left_out"] == ""]
+        left_out = [*own.loc[own["left_out"] != "", "left_out"]]
+        left_out += [f"{d} (not run)" for d in datasets if d not in set(own["experiment"])]
+        rows.append(
+            {
+                "observer": observer,
+                "observer_kind": kind,
+                "experiment": "all",
+                **complete[_SCORES].mean().to_dict(),
+                "n_datasets": len(complete),
+                "left_out": "; ".join(sorted(left_out)),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def check_shared_stimuli(trials: pd.DataFrame) -> None:
+    """Refuse a dataset where a model shares no stimulus with the humans.
+
+    Trials are paired by ``image`` within a condition; a model observer of an experiment
+    with humans that has no (condition, image) in common with them could only give NaN
+    consistencies, so this is an error naming the experiment, the model and the two
+    sets of condition labels (the usual cause: condition labels written differently).
+
+    Raises
+    ------
+    TrialDataError
+        For the first such experiment and model.
+    """
+    require_columns(trials, ["experiment", "observer", "observer_kind", "condition", "image"])
+    for experiment, group in trials.groupby("experiment", sort=True):
+        humans = group[group["observer_kind"] == "human"]
+        if humans.empty:
+            continue
+        seen = pd.MultiIndex.from_frame(humans[["condition", "image"]]).unique()
+        for model, own in group[group["observer_kind"] == "model"].groupby("observer", sort=True):
+            if not pd.MultiIndex.from_frame(own[["condition", "image"]]).isin(seen).any():
+                raise TrialDataError(
+                    f"experiment '{experiment}': model '{model}' shares no stimulus with the "
+                    "human observers (trials pair by image within a condition); the humans' "
+                    f"conditions are {_labels(humans)} and the model's {_labels(own)}."
+                )
+
+
+def _labels(trials: pd.DataFrame) -> str:
+    return ", ".join(f"'{c}'" for c in sorted(trials["condition"].unique()))
 
 
 def _excluded(trials: pd.DataFrame, excluded: Mapping[str, Collection[str]]) -> np.ndarray:

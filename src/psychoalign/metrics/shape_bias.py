@@ -12,7 +12,7 @@ from psychoalign.errors import TrialDataError
 from psychoalign.metrics._stats import wilson_interval
 from psychoalign.trials import require_columns
 
-__all__ = ["cue_conflict_categories", "shape_bias"]
+__all__ = ["cue_conflict_categories", "cue_conflict_experiments", "shape_bias"]
 
 _CUE_CONFLICT_NAME = r"^(?P<shape>[A-Za-z]+)\d+-(?P<texture>[A-Za-z]+)\d+\.\w+$"
 
@@ -58,6 +58,52 @@ def cue_conflict_categories(trials: pd.DataFrame) -> pd.DataFrame:
             f"'{trials['image'].iloc[position]}' has a {parsed['shape'].iloc[position]} shape."
         )
     return pd.DataFrame({"shape": trials["category"], "texture": parsed["texture"]})
+
+
+def cue_conflict_experiments(trials: pd.DataFrame, declared: Sequence[str] = ()) -> list[str]:
+    """The cue-conflict experiments of a trial table, whatever they are called.
+
+    Parameters
+    ----------
+    trials
+        Trial table.
+    declared
+        Experiments declared cue-conflict (``--cue-conflict``), whatever their image
+        names: their texture categories come from a ``texture`` column or the image
+        names (see :func:`cue_conflict_categories`).
+
+    Returns
+    -------
+    list of str
+        Sorted: the declared experiments and every experiment whose images all name a
+        cue-conflict stimulus ``<shape><n>-<texture><m>.png`` with the trial's category
+        as the shape (as model-vs-human's ``cue-conflict`` and texture-vs-shape's
+        ``style-transfer-512-nomask-experiment`` name them).
+
+    Raises
+    ------
+    TrialDataError
+        A declared experiment is not in the table.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"experiment": ["a", "b"], "image": ["cat2-dog1.png", "x.png"],
+    ...                       "category": ["cat", "cat"]})
+    >>> cue_conflict_experiments(frame)
+    ['a']
+    """
+    require_columns(trials, ["experiment", "image", "category"])
+    present = set(trials["experiment"])
+    for experiment in declared:
+        if experiment not in present:
+            raise TrialDataError(
+                f"cue_conflict: experiment '{experiment}' is not in the trials (they have "
+                f"{', '.join(sorted(present))})."
+            )
+    parsed = trials["image"].str.extract(_CUE_CONFLICT_NAME)
+    named = (parsed["shape"] == trials["category"]).to_numpy()
+    recognised = pd.Series(named).groupby(trials["experiment"].to_numpy()).all()
+    return sorted(set(declared) | set(recognised.index[recognised.to_numpy()]))
 
 
 def shape_bias(

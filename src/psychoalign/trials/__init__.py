@@ -17,11 +17,19 @@ Every part of psychoalign reads and writes this table (DESIGN.md section 2).
 from __future__ import annotations
 
 from psychoalign.trials.readers import (
+    CNN_STATISTICS,
+    COLUMN_PRESETS,
+    PUBLISHED_EXPERIMENTS,
+    ColumnMapping,
+    ColumnsSpec,
+    ReadContext,
     TrialReader,
     find_trial_files,
     image_id,
+    read_model_vs_human,
     read_trials,
     register_reader,
+    resolve_columns,
     trial_readers,
 )
 from psychoalign.trials.schema import (
@@ -38,19 +46,27 @@ from psychoalign.trials.validation import validate_trials
 from psychoalign.trials.writer import write_trials
 
 __all__ = [
+    "CNN_STATISTICS",
+    "COLUMN_PRESETS",
     "MODEL_VS_HUMAN_CATEGORIES",
     "NO_RESPONSE",
     "OBSERVER_KINDS",
     "OPTIONAL_COLUMNS",
+    "PUBLISHED_EXPERIMENTS",
     "TRIAL_COLUMNS",
+    "ColumnMapping",
+    "ColumnsSpec",
+    "ReadContext",
     "TrialDataError",
     "TrialReader",
     "find_trial_files",
     "image_id",
     "level_values",
+    "read_model_vs_human",
     "read_trials",
     "register_reader",
     "require_columns",
+    "resolve_columns",
     "trial_readers",
     "validate_trials",
     "write_trials",

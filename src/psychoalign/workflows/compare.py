@@ -22,6 +22,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from psychoalign._checks import DEFAULT_N_BOOT
 from psychoalign.errors import TrialDataError
 from psychoalign.metrics import accuracy, comparison_tables, shape_bias
+from psychoalign.metrics.shape_bias import cue_conflict_experiments
 from psychoalign.provenance import provenance, write_outputs
 from psychoalign.report import build_report
 from psychoalign.stimuli import StimulusSet
@@ -31,6 +32,7 @@ from psychoalign.trials import (
     level_values,
     read_trials,
 )
+from psychoalign.trials.readers.column_mapping import ColumnsSpec
 
 __all__ = [
     "COMPARE_FILES_STEPS",
@@ -85,6 +87,7 @@ class FileComparison:
     trials: pd.DataFrame
     tables: dict[str, pd.DataFrame]
     files: list[Path]
+    notes: list[str] = field(default_factory=list)
 
 
 def compare_files(
@@ -95,6 +98,9 @@ def compare_files(
     n_boot: int = 0,
     n_splits: int = 100,
     seed: int = 0,
+    columns: ColumnsSpec | None = None,
+    response_column: str | None = None,
+    cue_conflict: Sequence[str] = (),
     progress: Callable[[str], None] | None = None,
 ) -> FileComparison:
     """Read trial files, compare their observers and write the tables with provenance.
@@ -113,6 +119,11 @@ def compare_files(
     n_boot, n_splits, seed
         Bootstrap resamples, split halves and seed of
         :func:`psychoalign.metrics.comparison_tables`.
+    columns, response_column
+        Column mapping and decision column of :func:`psychoalign.trials.read_trials`.
+    cue_conflict
+        Experiments to treat as cue-conflict besides those recognised from their image
+        names (:func:`psychoalign.metrics.cue_conflict_experiments`).
     progress
         Called with the name of each of :data:`COMPARE_FILES_STEPS` as it starts.
 
@@ -121,7 +132,8 @@ def compare_files(
     FileComparison
         The folder, the trial table read, the comparison tables (always ``accuracy``,
         ``error_consistency`` and ``benchmark``; ``shape_bias``, ``image_accuracy`` and
-        ``behavioural_consistency`` where the data allow) and the CSV files written.
+        ``behavioural_consistency`` where the data allow), the CSV files written and the
+        reading notes (also in every sidecar's ``parameters.read_notes``).
     """
     step = progress or (lambda name: None)
     model_vs_human = preset == "model-vs-human"
@@ -131,13 +143,32 @@ def compare_files(
         files,
         paired=model_vs_human,
         categories=MODEL_VS_HUMAN_CATEGORIES if model_vs_human else None,
+        columns=columns,
+        response_column=response_column,
     )
     step(COMPARE_FILES_STEPS[1])
-    tables = comparison_tables(trials, preset=preset, n_boot=n_boot, n_splits=n_splits, seed=seed)
+    tables = comparison_tables(
+        trials,
+        preset=preset,
+        n_boot=n_boot,
+        n_splits=n_splits,
+        seed=seed,
+        cue_conflict=cue_conflict,
+    )
     step(COMPARE_FILES_STEPS[2])
-    parameters = {"preset": preset, "n_boot": n_boot, "n_splits": n_splits, "seed": seed}
+    notes = list(trials.attrs.get("read_notes", []))
+    parameters = {
+        "preset": preset,
+        "n_boot": n_boot,
+        "n_splits": n_splits,
+        "seed": seed,
+        "columns": None if columns is None else str(columns),
+        "response_column": response_column,
+        "cue_conflict": list(cue_conflict),
+        "read_notes": notes,
+    }
     written = write_outputs(tables, Path(out), provenance(files, parameters))
-    return FileComparison(Path(out), trials, tables, written)
+    return FileComparison(Path(out), trials, tables, written, notes)
 
 
 def _graded(trials: pd.DataFrame) -> bool:
@@ -313,7 +344,8 @@ def _figures(
     made: list[Path] = []
     pooled = [e for experiments in curves.values() for e in experiments]
     curve_data = curve_trials(trials, curves)
-    others = trials[~trials["experiment"].isin(pooled) & (trials["experiment"] != "cue-conflict")]
+    conflicts = cue_conflict_experiments(trials)
+    others = trials[~trials["experiment"].isin([*pooled, *conflicts])]
     chance = 1 / trials["category"].nunique()
     if len(curve_data):
         plots.accuracy_by_level(
@@ -330,7 +362,7 @@ def _figures(
     kappa = tables["error_consistency"]
     if len(kappa):
         plots.error_consistency_by_level(
-            kappa[kappa["experiment"] != "cue-conflict"],
+            kappa[~kappa["experiment"].isin(conflicts)],
             folder / "error_consistency",
             record=record,
         )
@@ -346,7 +378,7 @@ def _figures(
     plots.benchmark_table(benchmark, folder / "benchmark_table", record=record)
     made.append(folder / "benchmark_table.png")
     if "shape_bias" in tables:
-        per_category = shape_bias(trials[trials["experiment"] == "cue-conflict"], per_category=True)
+        per_category = shape_bias(trials[trials["experiment"].isin(conflicts)], per_category=True)
         plots.shape_bias_by_category(per_category, folder / "shape_bias", record=record)
         made.append(folder / "shape_bias.png")
     return made

@@ -7,8 +7,11 @@ name equally many identifying columns:
 
 - :mod:`~psychoalign.trials.readers.psychoalign`: psychoalign's own CSV and Parquet
   files, and PsychoPy's CSVs (the fallback for any other CSV);
-- :mod:`~psychoalign.trials.readers.model_vs_human`: the raw CSVs of the
-  model-vs-human benchmark.
+- :mod:`~psychoalign.trials.readers.model_vs_human`: the raw CSVs of the Wichmann lab's
+  experiments (model-vs-human humans and models, Geirhos et al. 2018 humans,
+  texture-vs-shape humans and CNNs);
+- :mod:`~psychoalign.trials.readers.geirhos2018`: the CNN files of Geirhos et al. 2018
+  (the same with their decision statistics).
 
 A new format is a new module defining ``READER`` and one ``register_reader`` line below
 (the registry's docstring says what the module provides).
@@ -16,10 +19,22 @@ A new format is a new module defining ``READER`` and one ``register_reader`` lin
 
 from __future__ import annotations
 
-from psychoalign.trials.readers import model_vs_human
+from psychoalign.trials.readers import geirhos2018, model_vs_human
 from psychoalign.trials.readers import psychoalign as psychoalign_files
-from psychoalign.trials.readers.model_vs_human import image_id
+from psychoalign.trials.readers.column_mapping import (
+    COLUMN_PRESETS,
+    ColumnMapping,
+    ColumnsSpec,
+    resolve_columns,
+)
+from psychoalign.trials.readers.geirhos2018 import CNN_STATISTICS
+from psychoalign.trials.readers.model_vs_human import (
+    PUBLISHED_EXPERIMENTS,
+    image_id,
+    read_model_vs_human,
+)
 from psychoalign.trials.readers.registry import (
+    ReadContext,
     TrialReader,
     find_trial_files,
     read_trials,
@@ -28,14 +43,23 @@ from psychoalign.trials.readers.registry import (
 )
 
 __all__ = [
+    "CNN_STATISTICS",
+    "COLUMN_PRESETS",
+    "PUBLISHED_EXPERIMENTS",
+    "ColumnMapping",
+    "ColumnsSpec",
+    "ReadContext",
     "TrialReader",
     "find_trial_files",
     "image_id",
+    "read_model_vs_human",
     "read_trials",
     "register_reader",
+    "resolve_columns",
     "trial_readers",
 ]
 
 register_reader(psychoalign_files.CSV_READER)
 register_reader(psychoalign_files.PARQUET_READER)
 register_reader(model_vs_human.READER)
+register_reader(geirhos2018.READER)

@@ -18,7 +18,7 @@ import pandas as pd
 
 from psychoalign.errors import TrialDataError
 from psychoalign.trials.readers._cells import parse_booleans, parse_numbers, read_parquet
-from psychoalign.trials.readers.registry import TrialReader, trial_readers
+from psychoalign.trials.readers.registry import ReadContext, TrialReader, trial_readers
 from psychoalign.trials.schema import OPTIONAL_COLUMNS, TRIAL_COLUMNS, _as_text
 
 __all__: list[str] = []
@@ -26,8 +26,9 @@ __all__: list[str] = []
 _PSYCHOPY_ALIASES = {"participant": "observer", "exp_name": "experiment"}
 
 
-def _from_trial_csv(raw: pd.DataFrame, path: Path, experiment: str | None) -> pd.DataFrame:
-    frame = raw.copy()
+def _from_trial_csv(raw: pd.DataFrame, path: Path, context: ReadContext) -> pd.DataFrame:
+    frame = raw.copy() if context.columns is None else context.columns.apply(raw, path)
+    experiment = context.experiment
     for alias, column in _PSYCHOPY_ALIASES.items():
         if column not in frame.columns and alias in frame.columns:
             frame = frame.rename(columns={alias: column})
@@ -66,10 +67,12 @@ def _other_formats(path: Path) -> str:
     )
 
 
-def _from_parquet(raw: pd.DataFrame, path: Path, experiment: str | None) -> pd.DataFrame:
+def _from_parquet(raw: pd.DataFrame, path: Path, context: ReadContext) -> pd.DataFrame:
     """A Parquet file is already a trial table in its dtypes."""
-    if experiment is not None:
-        raw = raw.assign(experiment=experiment)
+    if context.columns is not None:
+        raw = context.columns.apply(raw, path)
+    if context.experiment is not None:
+        raw = raw.assign(experiment=context.experiment)
     return raw
 
 

@@ -19,7 +19,9 @@ line to ``psychoalign/trials/readers/__init__.py``::
 
 The read function receives the raw table (column names in snake_case, every cell a
 text, plus the provenance columns ``_source`` and ``_row``), the file's path and the
-caller's ``experiment=`` (``None`` when not given). It returns a table with the columns
+:class:`ReadContext` of the call (the caller's ``experiment=`` and column mapping, and
+:meth:`ReadContext.note` for what the reader accepted but the user should know). It
+returns a table with the columns
 of :data:`~psychoalign.trials.TRIAL_COLUMNS`, numbers parsed (use
 :func:`~psychoalign.trials.readers._cells.parse_numbers`, so that a bad cell is named by
 file, row and column), the provenance columns kept, and any extra columns it wants to
@@ -33,21 +35,61 @@ from __future__ import annotations
 import glob
 import os
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from psychoalign.errors import ParameterError, TrialDataError
-from psychoalign.trials.readers._cells import read_csv_text
+from psychoalign.trials.readers._cells import read_csv_text, snake_case
+from psychoalign.trials.readers.column_mapping import ColumnMapping, ColumnsSpec, resolve_columns
 from psychoalign.trials.schema import _ROW, _SOURCE, Categories
 from psychoalign.trials.validation import validate_trials
 
-__all__ = ["TrialReader", "find_trial_files", "read_trials", "register_reader", "trial_readers"]
+__all__ = [
+    "ReadContext",
+    "TrialReader",
+    "find_trial_files",
+    "read_trials",
+    "register_reader",
+    "trial_readers",
+]
 
-#: ``read(raw, path, experiment)`` -> the trial table of one file (before validation).
-ReadFunction = Callable[[pd.DataFrame, Path, str | None], pd.DataFrame]
+
+@dataclass
+class ReadContext:
+    """What one :func:`read_trials` call tells every reader, and what readers note back.
+
+    Attributes
+    ----------
+    experiment
+        The caller's ``experiment=``: the experiment of files that do not name it, and
+        the override of a name a file implies. None when not given.
+    columns
+        The caller's column mapping (``trial column -> file column``, see
+        :func:`psychoalign.trials.readers.column_mapping.resolve_columns`); None when
+        not given.
+    notes
+        Sentences about what was accepted but should be known (a file name that
+        disagrees with its contents, a default applied); :func:`read_trials` returns
+        them in ``trials.attrs["read_notes"]`` and the workflows record them in the
+        outputs' provenance.
+    """
+
+    experiment: str | None = None
+    columns: ColumnMapping | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def note(self, path: Path, sentence: str) -> None:
+        """Record ``sentence`` about the file ``path`` (once, however often it is said)."""
+        text = f"{path}: {sentence}"
+        if text not in self.notes:
+            self.notes.append(text)
+
+
+#: ``read(raw, path, context)`` -> the trial table of one file (before validation).
+ReadFunction = Callable[[pd.DataFrame, Path, ReadContext], pd.DataFrame]
 
 # Files beside trial files that a folder search skips: model probability tables, and the
 # practice trials of lab sessions (read them by naming the file).
@@ -69,10 +111,10 @@ class TrialReader:
         in its header (as :attr:`load` returns them: in snake_case for CSVs, so
         ``Session`` is ``session``). Empty: the fallback for the suffixes.
     read
-        ``read(raw, path, experiment)``: the raw table as :attr:`load` returned it, with
+        ``read(raw, path, context)``: the raw table as :attr:`load` returned it, with
         the provenance columns ``_source`` (the path) and ``_row`` (the spreadsheet row,
-        the header being row 1); the file's path; the caller's ``experiment=`` or
-        ``None``. Returns the trial table of the file, which :func:`read_trials`
+        the header being row 1); the file's path; the :class:`ReadContext` of the call.
+        Returns the trial table of the file, which :func:`read_trials`
         validates.
     load
         Reads the file into the raw table; every CSV cell as a text by default.
@@ -160,6 +202,8 @@ def read_trials(
     categories: Categories | None = None,
     paired: bool = False,
     experiment: str | None = None,
+    columns: ColumnsSpec | None = None,
+    response_column: str | None = None,
 ) -> pd.DataFrame:
     """Read trial files into one validated trial table.
 
@@ -171,29 +215,39 @@ def read_trials(
         model observers write beside their trials and the ``*_practice.csv`` files of lab
         sessions) or glob patterns, alone or in a list. Each file is read by the
         registered reader that recognises it from its suffix and columns
-        (:func:`trial_readers`): psychoalign's own trial files (CSV or Parquet, as
-        :func:`~psychoalign.trials.write_trials` writes them), PsychoPy's CSVs (UTF-8
-        byte-order mark and a trailing delimiter on every line are accepted;
-        ``participant`` stands in for ``observer`` and ``expName`` for ``experiment``;
-        trials without ``observer_kind`` are human), and the raw CSVs of the
-        model-vs-human benchmark (see Notes).
+        (:func:`trial_readers`, and the modules of :mod:`psychoalign.trials.readers`):
+        psychoalign's own trial files (CSV or Parquet), PsychoPy's CSVs, PsychoPy
+        Builder output through a column mapping, the raw CSVs of model-vs-human
+        (Geirhos et al. 2021), of Geirhos et al. 2018 and of texture-vs-shape (Geirhos
+        et al. 2019), and the 2018 CNN files with their probability columns.
     categories
         The task's category list (see :func:`~psychoalign.trials.validate_trials`).
-        Model-vs-human files default to
+        Files of the Geirhos et al. formats default to
         :data:`~psychoalign.trials.MODEL_VS_HUMAN_CATEGORIES`.
     paired
         All observers of an experiment saw the same images (see
         :func:`~psychoalign.trials.validate_trials`).
     experiment
         Experiment name for files that do not name it themselves (overrides the name
-        taken from a model-vs-human file name).
+        taken from a file name).
+    columns
+        Column mapping ``trial column -> file column``: a mapping, the text
+        ``"response=key_resp.keys,rt=key_resp.rt"``, a YAML file of such a mapping, or a
+        preset name (see :func:`~psychoalign.trials.readers.column_mapping.resolve_columns`).
+    response_column
+        Score observers by this decision column instead of the format's own
+        (``object_response_sums`` of the 2018 CNN files): ``response`` is taken from it
+        (as a file names it or in snake_case) and ``correct`` recomputed as
+        ``response == category``; a file without it is an error.
 
     Returns
     -------
     pandas.DataFrame
         The trial table (:data:`~psychoalign.trials.TRIAL_COLUMNS`, then optional and
         extra columns), rows in the order of the files (sorted by path within a folder or
-        glob) and of their rows.
+        glob) and of their rows. ``attrs["read_notes"]`` lists what was accepted but
+        should be known (one sentence each, naming the file), such as a file name whose
+        session differs from the file's ``session`` column.
 
     Raises
     ------
@@ -201,22 +255,6 @@ def read_trials(
         Nothing matches a path, no reader reads a file, a file cannot be parsed, or a
         row breaks the schema; the message names the file, the row (as a spreadsheet
         numbers it: the header is row 1) and the column.
-
-    Notes
-    -----
-    Model-vs-human raw files have the header ``subj, Session|session, trial, rt,
-    object_response, category, condition, imagename`` and are named
-    ``<dataset>_<subj>_session_<n>.csv``; the dataset becomes ``experiment``. A ``subj``
-    starting with ``subject-`` is a human, anything else a model. ``stimulus`` keeps the
-    ``imagename`` as written (it embeds the subject and trial number); ``image``, the id
-    of the source image shared by all observers, is its tail: the last two
-    ``_``-separated fields when the second-to-last starts with ``n0`` (an ImageNet file
-    such as ``n02504458_7209.png``), otherwise the last field (``oven10.png``).
-    Condition labels stay exactly as written (``0.90``, ``true``, ``c05``). Model files
-    leave ``condition`` empty in the single-condition datasets (edge, silhouette, sketch,
-    stylized, cue-conflict) where the human files write ``0``; a file whose conditions
-    are all empty is therefore read with condition ``0``, so that models and humans
-    join. A file with only some conditions empty is an error.
 
     Examples
     --------
@@ -226,14 +264,35 @@ def read_trials(
     ['subject-01', 'subject-02']
     """
     files = find_trial_files(paths)
-    frames, readers = zip(*(_read_one(file, experiment=experiment) for file in files), strict=True)
+    context = ReadContext(experiment=experiment, columns=resolve_columns(columns))
+    frames, readers = zip(*(_read_one(file, context) for file in files), strict=True)
+    if response_column is not None:
+        frames = tuple(
+            _scored_by(frame, file, response_column)
+            for frame, file in zip(frames, files, strict=True)
+        )
     combined = pd.concat(frames, ignore_index=True)
     if categories is None:
         implied = {reader.categories for reader in readers}
         if len(implied) == 1 and None not in implied:
             categories = implied.pop()
     validated = validate_trials(combined, categories=categories, paired=paired)
-    return validated.drop(columns=[_SOURCE, _ROW]).reset_index(drop=True)
+    trials = validated.drop(columns=[_SOURCE, _ROW]).reset_index(drop=True)
+    trials.attrs["read_notes"] = list(context.notes)
+    return trials
+
+
+def _scored_by(frame: pd.DataFrame, path: Path, column: str) -> pd.DataFrame:
+    """The file's trials with ``response`` taken from another decision column."""
+    name = column if column in frame.columns else snake_case(column)
+    if name not in frame.columns or name in ("response", _SOURCE, _ROW):
+        extra = sorted(c for c in frame.columns if not c.startswith("_"))
+        raise TrialDataError(
+            f"{path}: --response-column '{column}' is not a column of the file (it has "
+            f"{', '.join(extra)})."
+        )
+    responses = frame[name]
+    return frame.assign(response=responses, correct=responses == frame["category"])
 
 
 def find_trial_files(
@@ -280,7 +339,7 @@ def find_trial_files(
     return files
 
 
-def _read_one(path: Path, *, experiment: str | None) -> tuple[pd.DataFrame, TrialReader]:
+def _read_one(path: Path, context: ReadContext) -> tuple[pd.DataFrame, TrialReader]:
     """Read one file with the first reader that recognises it, most specific first."""
     candidates = sorted(
         (reader for reader in _READERS if path.suffix.lower() in reader.suffixes),
@@ -304,7 +363,7 @@ def _read_one(path: Path, *, experiment: str | None) -> tuple[pd.DataFrame, Tria
             loaded[reader.load] = raw.assign(**{_SOURCE: str(path), _ROW: np.arange(len(raw)) + 2})
         raw = loaded[reader.load]
         if isinstance(raw, pd.DataFrame) and reader.recognises(path, raw.columns):
-            return reader.read(raw, path, experiment), reader
+            return reader.read(raw, path, context), reader
     failures = [outcome for outcome in loaded.values() if isinstance(outcome, TrialDataError)]
     if failures:
         raise failures[0]
