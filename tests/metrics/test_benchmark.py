@@ -3,7 +3,13 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from psychoalign.metrics import MODEL_VS_HUMAN_EXCLUDED_CONDITIONS, benchmark
+from psychoalign.errors import TrialDataError
+from psychoalign.metrics import (
+    MODEL_VS_HUMAN_EXCLUDED_CONDITIONS,
+    benchmark,
+    check_shared_stimuli,
+    comparison_tables,
+)
 from psychoalign.metrics.benchmark import BENCHMARK_COLUMNS
 from support import make_trials
 
@@ -102,3 +108,51 @@ def test_experiments_without_humans_are_not_benchmark_datasets(toy):
     assert set(table.experiment) == {"toy", "all"}
     overall = table.query("observer == 'm' and experiment == 'all'").iloc[0]
     assert overall.accuracy == pytest.approx(1 / 8)  # not averaged with the model-only experiment
+
+
+def _three_datasets(toy: pd.DataFrame) -> pd.DataFrame:
+    """toy; 'unpaired', where the model saw other images; 'humans-only', without the model."""
+    unpaired = toy.assign(experiment="unpaired")
+    model = unpaired.observer == "m"
+    unpaired.loc[model, "image"] = "x" + unpaired.loc[model, "image"]
+    humans_only = toy[toy.observer != "m"].assign(experiment="humans-only")
+    return pd.concat([toy, unpaired, humans_only], ignore_index=True)
+
+
+def test_the_all_row_counts_its_datasets_and_names_those_left_out(toy):
+    table = benchmark(_three_datasets(toy)).set_index(["observer", "experiment"])
+    model = table.loc[("m", "all")]
+    assert model.n_datasets == 1
+    assert model.left_out == (
+        "humans-only (not run); unpaired (no stimulus shared with the humans)"
+    )
+    # Averaged over 'toy' alone (as test_benchmark_by_hand), not NaN-skipped per column.
+    assert model.accuracy == pytest.approx(1 / 8)
+    assert model.error_consistency == pytest.approx(0.175)
+    unpaired = table.loc[("m", "unpaired")]
+    assert (unpaired.n_datasets, pd.isna(unpaired.error_consistency)) == (0, True)
+    assert unpaired.left_out == "unpaired (no stimulus shared with the humans)"
+    human = table.loc[("h1", "all")]
+    assert (human.n_datasets, human.left_out) == (3, "")
+
+
+def test_a_lone_human_is_left_out_with_its_reason(toy):
+    table = benchmark(toy[toy.observer != "h2"]).set_index(["observer", "experiment"])
+    assert table.loc[("h1", "all"), "left_out"] == "toy (no human to compare with)"
+    assert table.loc[("h1", "all"), "n_datasets"] == 0
+    assert pd.isna(table.loc[("h1", "all"), "accuracy"])
+
+
+def test_a_model_sharing_no_stimulus_with_the_humans_is_refused(toy):
+    relabelled = toy.copy()
+    relabelled.loc[relabelled.observer == "m", "condition"] = "NaN"
+    with pytest.raises(TrialDataError) as error:
+        check_shared_stimuli(relabelled)
+    assert str(error.value) == (
+        "experiment 'toy': model 'm' shares no stimulus with the human observers (trials "
+        "pair by image within a condition); the humans' conditions are 'a', 'b' and the "
+        "model's 'NaN'."
+    )
+    check_shared_stimuli(toy)  # shared images: no error
+    with pytest.raises(TrialDataError, match="experiment 'toy': model 'm' shares no stimulus"):
+        comparison_tables(relabelled)

@@ -1,8 +1,14 @@
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
-from psychoalign.metrics import cue_conflict_categories, shape_bias
+from psychoalign.metrics import (
+    comparison_tables,
+    cue_conflict_categories,
+    cue_conflict_experiments,
+    shape_bias,
+)
 from psychoalign.trials import TrialDataError
 from support import make_trials
 
@@ -46,3 +52,34 @@ def test_names_that_are_not_cue_conflict_are_refused():
     trials = make_trials([("m", "model", "cat1.png", "cat", "dog")])
     with pytest.raises(TrialDataError, match=r"row 0: column 'image' has 'cat1.png'"):
         shape_bias(trials)
+
+
+def test_cue_conflict_experiments_are_recognised_by_their_image_names():
+    conflict = make_trials(
+        [
+            ("a", "human", "cat1-dog2.png", "cat", "dog"),
+            ("a", "human", "dog3-cat1.png", "dog", "dog"),
+        ],
+        experiment="my-style-transfer",
+    )
+    plain = make_trials([("a", "human", "cat1.png", "cat", "cat")], experiment="edge")
+    # A shape that is not the trial's category is not a cue-conflict name.
+    mislabelled = make_trials([("a", "human", "cat1-dog2.png", "dog", "dog")], experiment="odd")
+    trials = pd.concat([conflict, plain, mislabelled], ignore_index=True)
+    assert cue_conflict_experiments(trials) == ["my-style-transfer"]
+    assert cue_conflict_experiments(trials, ["edge"]) == ["edge", "my-style-transfer"]
+    with pytest.raises(TrialDataError) as error:
+        cue_conflict_experiments(trials, ["cue-conflict"])
+    assert str(error.value) == (
+        "cue_conflict: experiment 'cue-conflict' is not in the trials (they have edge, "
+        "my-style-transfer, odd)."
+    )
+
+
+def test_the_comparison_tables_find_shape_bias_under_any_name(model_vs_human_trials):
+    trials = model_vs_human_trials.query("experiment == 'cue-conflict'").assign(
+        experiment="renamed"
+    )
+    tables = comparison_tables(trials)
+    assert tables["shape_bias"].experiment.unique().tolist() == ["renamed"]
+    assert round(float(tables["shape_bias"].shape_bias.mean()), 2) == 0.96
