@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import http.server
 import os
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -122,3 +126,33 @@ def metamer_trials() -> pd.DataFrame:
     return pd.DataFrame(
         rows, columns=["experiment", "observer", "observer_kind", "condition", "image", "correct"]
     )
+
+
+@contextlib.contextmanager
+def serve(folder: Path) -> Iterator[tuple[str, list[str]]]:
+    """Serve ``folder`` on a loopback port; yield its URL and the list of requested paths."""
+    requested: list[str] = []
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, directory=str(folder), **kwargs)
+
+        def do_GET(self):
+            requested.append(self.path)
+            super().do_GET()
+
+        protocol_version = "HTTP/1.1"  # keep-alive, as real servers do
+        disable_nagle_algorithm = True
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/", requested
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()

@@ -6,6 +6,7 @@ import pytest
 from scipy import stats as scipy_stats
 from scipy.special import expit
 
+from psychoalign.datasets import load_model_vs_human
 from psychoalign.errors import ParameterError, TrialDataError
 from psychoalign.stats import mixed_model, psychometric_fit, threshold_comparison
 from support import make_trials
@@ -47,7 +48,7 @@ def test_known_thresholds_are_recovered_within_their_intervals():
     rows = []
     for name, threshold in truth.items():
         rows += _observer(name, "human", _logistic_decreasing(threshold, 0.05, 0.04), rng)
-    fits = psychometric_fit(_table(rows), n_boot=150, seed=1).set_index("observer")
+    fits = psychometric_fit(_table(rows), method="mle", n_boot=150, seed=1).set_index("observer")
     for name, threshold in truth.items():
         assert fits.loc[name, "ci_low"] <= threshold <= fits.loc[name, "ci_high"], name
         assert fits.loc[name, "threshold"] == pytest.approx(threshold, abs=0.03)
@@ -63,7 +64,7 @@ def test_a_weibull_in_an_increasing_level_is_recovered():
         return 1 / 16 + (1 - 1 / 16 - 0.02) * (1 - np.exp(-((x / scale) ** (1 / shape))))
 
     table = _table(_observer("w", "human", psychometric, rng, trials_per_level=240))
-    fit = psychometric_fit(table, function="weibull", n_boot=100, seed=2).iloc[0]
+    fit = psychometric_fit(table, method="mle", function="weibull", n_boot=100, seed=2).iloc[0]
     truth = scale * np.log(2) ** shape
     assert fit.direction == "increasing"
     assert fit.ci_low <= truth <= fit.ci_high and fit.threshold == pytest.approx(truth, abs=0.02)
@@ -72,14 +73,150 @@ def test_a_weibull_in_an_increasing_level_is_recovered():
 def test_a_model_far_below_ceiling_still_gets_a_threshold_inside_the_levels():
     rng = np.random.default_rng(3)
     weak = _logistic_decreasing(0.3, 0.05, 0.6)  # at best 40 % correct
-    fits = psychometric_fit(_table(_observer("m", "model", weak, rng)), n_boot=50).iloc[0]
+    fits = psychometric_fit(_table(_observer("m", "model", weak, rng)), method="mle", n_boot=50)
+    fits = fits.iloc[0]
     assert fits.threshold == pytest.approx(0.3, abs=0.05) and fits.lapse == pytest.approx(
         0.6, abs=0.06
     )
     bounded = psychometric_fit(
-        _table(_observer("m", "model", weak, rng)), max_lapse=0.06, n_boot=0
+        _table(_observer("m", "model", weak, rng)), method="mle", max_lapse=0.06, n_boot=0
     ).iloc[0]
     assert bounded.lapse <= 0.06
+
+
+# psignifit, the default method
+
+
+def _three_observers() -> pd.DataFrame:
+    rng = np.random.default_rng(11)
+    rows = []
+    for name, threshold in TRUTH.items():
+        rows += _observer(name, "human", _logistic_decreasing(threshold, 0.05, 0.04), rng)
+    return _table(rows)
+
+
+TRUTH = {"a": 0.25, "b": 0.35, "c": 0.45}
+
+
+def test_psignifit_recovers_known_thresholds_within_their_credible_intervals():
+    fits = psychometric_fit(_three_observers()).set_index("observer")
+    for name, threshold in TRUTH.items():
+        assert fits.loc[name, "ci_low"] <= threshold <= fits.loc[name, "ci_high"], name
+        assert fits.loc[name, "threshold"] == pytest.approx(threshold, abs=0.03)
+        assert fits.loc[name, "lapse"] == pytest.approx(0.04, abs=0.04)
+    assert (fits.method == "psignifit").all() and (fits.direction == "decreasing").all()
+    assert (fits.chance == 1 / 16).all() and fits.converged.all() and fits.threshold_in_range.all()
+
+
+def test_psignifit_and_the_mle_agree_on_the_same_simulated_data():
+    data = _three_observers()
+    bayes = psychometric_fit(data).set_index("observer")
+    mle = psychometric_fit(data, method="mle", n_boot=0).set_index("observer")
+    assert (mle.method == "mle").all() and mle.eta.isna().all()
+    for name in TRUTH:
+        assert bayes.loc[name, "threshold"] == pytest.approx(mle.loc[name, "threshold"], abs=0.01)
+        assert bayes.loc[name, "lapse"] == pytest.approx(mle.loc[name, "lapse"], abs=0.02)
+
+
+def test_psignifit_fits_data_on_a_known_rising_logistic_exactly():
+    # Counts of 20000 trials per level rounded from the true function: the posterior sits
+    # on the truth, whose binomial log-likelihood scipy gives directly.
+    levels = np.array([0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8])
+    p = 1 / 16 + (1 - 1 / 16 - 0.05) * expit((levels - 0.4) / 0.08)
+    n = 20000
+    k = np.round(p * n).astype(int)
+    table = pd.DataFrame(
+        [
+            ("sim", "h", "human", f"{level:.1f}", CATEGORIES[i % 16], i < right)
+            for level, right in zip(levels, k, strict=True)
+            for i in range(n)
+        ],
+        columns=["experiment", "observer", "observer_kind", "condition", "category", "correct"],
+    )
+    fit = psychometric_fit(table).iloc[0]
+    assert fit.direction == "increasing" and fit.n_trials == 8 * n
+    assert fit.threshold == pytest.approx(0.4, abs=0.003)
+    assert fit.slope == pytest.approx(0.08, abs=0.003)
+    assert fit.lapse == pytest.approx(0.05, abs=0.003) and fit.eta < 0.01
+    assert fit.log_likelihood == pytest.approx(scipy_stats.binom.logpmf(k, n, p).sum(), abs=1.0)
+    assert fit.ci_low < 0.4 < fit.ci_high and fit.ci_high - fit.ci_low < 0.02
+
+
+def test_psignifit_recovers_a_rising_weibull_with_a_level_of_zero():
+    rng = np.random.default_rng(5)
+    scale, shape = 0.2, 0.5  # F(x) = 1 - exp(-(x/0.2)^(1/0.5)); threshold = scale * ln2^shape
+
+    def psychometric(x):
+        return 1 / 16 + (1 - 1 / 16 - 0.02) * (1 - np.exp(-((x / scale) ** (1 / shape))))
+
+    table = _table(_observer("w", "human", psychometric, rng, trials_per_level=240))
+    fit = psychometric_fit(table, function="weibull").iloc[0]
+    truth = scale * np.log(2) ** shape
+    assert fit.direction == "increasing" and fit.converged
+    assert fit.ci_low <= truth <= fit.ci_high and fit.threshold == pytest.approx(truth, abs=0.02)
+    assert fit.slope == pytest.approx(shape, abs=0.1)
+
+
+def test_psignifit_recovers_a_falling_weibull_with_a_level_of_zero():
+    # The level 0 (accuracy 1 - lapse) is what pins the lapse of a falling Weibull.
+    rng = np.random.default_rng(7)
+    scale, shape, lapse = 0.3, 0.4, 0.03
+
+    def psychometric(x):
+        return 1 / 16 + (1 - 1 / 16 - lapse) * np.exp(-((x / scale) ** (1 / shape)))
+
+    table = _table(_observer("w", "human", psychometric, rng, trials_per_level=240))
+    fit = psychometric_fit(table, function="weibull").iloc[0]
+    truth = scale * np.log(2) ** shape
+    assert fit.direction == "decreasing" and fit.converged
+    assert fit.ci_low <= truth <= fit.ci_high and fit.threshold == pytest.approx(truth, abs=0.015)
+    assert fit.lapse == pytest.approx(lapse, abs=0.02)
+    assert fit.slope == pytest.approx(shape, abs=0.06)
+
+
+def test_psignifit_gives_a_model_far_below_ceiling_its_threshold():
+    rng = np.random.default_rng(3)
+    weak = _logistic_decreasing(0.3, 0.05, 0.6)  # at best 40 % correct
+    table = _table(_observer("m", "model", weak, rng))
+    fit = psychometric_fit(table).iloc[0]
+    assert fit.threshold == pytest.approx(0.3, abs=0.05) and fit.ci_low <= 0.3 <= fit.ci_high
+    assert fit.lapse == pytest.approx(0.6, abs=0.06)
+    assert psychometric_fit(table, max_lapse=0.06).iloc[0].lapse <= 0.06
+
+
+def test_a_narrower_coverage_gives_a_nested_credible_interval():
+    table = _three_observers().query("observer == 'b'")
+    wide = psychometric_fit(table).iloc[0]
+    narrow = psychometric_fit(table, confidence=0.68).iloc[0]
+    assert wide.ci_low < narrow.ci_low < narrow.threshold < narrow.ci_high < wide.ci_high
+    assert narrow.threshold == wide.threshold
+
+
+def test_psignifit_and_the_mle_agree_on_the_bundled_human_noise_curves():
+    trials = load_model_vs_human("uniform-noise")
+    bayes = psychometric_fit(trials).set_index("observer")
+    mle = psychometric_fit(trials, method="mle", n_boot=0).set_index("observer")
+    assert list(bayes.index) == ["subject-01", "subject-02", "subject-03", "subject-04"]
+    for name in bayes.index:
+        assert bayes.loc[name, "threshold"] == pytest.approx(mle.loc[name, "threshold"], abs=0.01)
+        assert bayes.loc[name, "ci_low"] <= mle.loc[name, "threshold"] <= bayes.loc[name, "ci_high"]
+    assert bayes.threshold.between(0.25, 0.4).all() and bayes.converged.all()
+
+
+def test_bad_psignifit_requests_are_refused():
+    table = _three_observers()
+    with pytest.raises(ParameterError, match=r"^method: 'bayes' is not one of psignifit, mle\.$"):
+        psychometric_fit(table, method="bayes")
+    with pytest.raises(ParameterError, match=r"^max_lapse: 0.95 must be below 1 - chance = 0.9375"):
+        psychometric_fit(table, max_lapse=0.95)
+    one_level = table.query("observer == 'a' and condition == '0.30'")
+    with pytest.raises(
+        TrialDataError, match=r"^experiment 'sim', observer 'a': 1 usable level\(s\)"
+    ):
+        psychometric_fit(one_level)
+    negative = {label: float(label) for label in LEVELS} | {"0.00": -0.1}
+    with pytest.raises(TrialDataError, match=r"observer 'a': level -0.1 is negative"):
+        psychometric_fit(table, function="weibull", levels=negative)
 
 
 def test_threshold_comparison_by_hand():

@@ -15,13 +15,20 @@ from psychoalign.trials import read_trials
 __all__ = [
     "BUNDLED_STIMULUS_SETS",
     "MODEL_VS_HUMAN_DATASETS",
+    "PUBLISHED_STIMULUS_SETS",
+    "cache_dir",
     "data_dir",
+    "fetched_set_dir",
     "load_model_vs_human",
     "stimulus_set",
 ]
 
 #: Stimulus sets bundled under ``data/stimulus-sets`` (CC BY 4.0, Geirhos et al. 2019).
 BUNDLED_STIMULUS_SETS = ("edge", "silhouette")
+
+#: Published stimulus sets that ``psychoalign datasets fetch NAME`` downloads into the
+#: cache, verified against pinned checksums (:mod:`psychoalign.workflows.datasets`).
+PUBLISHED_STIMULUS_SETS = ("cue-conflict", "edge", "silhouette")
 
 #: The 17 datasets of the model-vs-human benchmark (Geirhos et al. 2021).
 MODEL_VS_HUMAN_DATASETS = (
@@ -45,6 +52,7 @@ MODEL_VS_HUMAN_DATASETS = (
 )
 
 _DATA_ENVIRONMENT = "PSYCHOALIGN_DATA_DIR"
+_CACHE_ENVIRONMENT = "PSYCHOALIGN_CACHE"
 #: Where a wheel installs the bundled data (``setup.py`` copies ``data/`` there).
 _INSTALLED_DATA = Path(__file__).resolve().parent / "_data"
 #: The ``data/`` folder of a source checkout (an editable install reads it in place).
@@ -138,12 +146,52 @@ def load_model_vs_human(datasets: str | Iterable[str] | None = None) -> pd.DataF
     return read_trials([root / name for name in names], paired=True)
 
 
-def stimulus_set(name: str) -> StimulusSet:
-    """Open a bundled stimulus set: ``edge`` or ``silhouette``.
+def cache_dir(cache: str | os.PathLike[str] | None = None) -> Path:
+    """Folder where fetched published stimulus sets and their downloads are kept.
 
-    These are the real stimuli of the model-vs-human ``edge`` and ``silhouette`` datasets
-    (160 images each, 10 per category, 224 x 224 px); their ``image`` ids are those of
-    the bundled human trials, so model runs on them join the human data on ``image``.
+    Parameters
+    ----------
+    cache
+        A folder to use instead of the default.
+
+    Returns
+    -------
+    pathlib.Path
+        ``cache`` when given, else ``$PSYCHOALIGN_CACHE`` when set, else the user cache
+        folder of the operating system (``pooch.os_cache("psychoalign")``, e.g.
+        ``~/.cache/psychoalign`` on Linux). The folder need not exist yet.
+    """
+    if cache is not None:
+        return Path(cache)
+    configured = os.environ.get(_CACHE_ENVIRONMENT)
+    if configured:
+        return Path(configured)
+    # pooch (and the requests it imports) only when the default is needed.
+    import pooch
+
+    return Path(pooch.os_cache("psychoalign"))
+
+
+def fetched_set_dir(name: str, *, cache: str | os.PathLike[str] | None = None) -> Path:
+    """Folder of the published stimulus set ``name`` once fetched (see :func:`cache_dir`)."""
+    return cache_dir(cache) / "stimulus-sets" / name
+
+
+def stimulus_set(name: str) -> StimulusSet:
+    """Open a bundled stimulus set, or a published one fetched into the cache.
+
+    The bundled sets, ``edge`` and ``silhouette``, are the real stimuli of the
+    model-vs-human ``edge`` and ``silhouette`` datasets (160 images each, 10 per
+    category, 224 x 224 px). The published sets (:data:`PUBLISHED_STIMULUS_SETS`, e.g.
+    the 1,280 ``cue-conflict`` images) are opened from :func:`fetched_set_dir` once
+    ``psychoalign datasets fetch NAME`` has downloaded them. Their ``image`` ids are
+    those of the bundled human trials, so model runs on them join the human data on
+    ``image``. A bundled set is preferred to a fetched copy of the same name.
+
+    Raises
+    ------
+    psychoalign.errors.StimulusSetError
+        When ``name`` is neither bundled nor published, or is published but not fetched.
 
     References
     ----------
@@ -157,9 +205,18 @@ def stimulus_set(name: str) -> StimulusSet:
     >>> set(edge.manifest.image) == set(load_model_vs_human("edge").image)
     True
     """
-    if name not in BUNDLED_STIMULUS_SETS:
+    if name in BUNDLED_STIMULUS_SETS:
+        return StimulusSet.open(data_dir() / "stimulus-sets" / name)
+    if name not in PUBLISHED_STIMULUS_SETS:
+        known = sorted(set(BUNDLED_STIMULUS_SETS) | set(PUBLISHED_STIMULUS_SETS))
         raise StimulusSetError(
-            f"name: '{name}' is not a bundled stimulus set; choose from "
-            f"{', '.join(BUNDLED_STIMULUS_SETS)}."
+            f"name: '{name}' is neither a bundled nor a published stimulus set; choose from "
+            f"{', '.join(known)}."
         )
-    return StimulusSet.open(data_dir() / "stimulus-sets" / name)
+    folder = fetched_set_dir(name)
+    if not (folder / "manifest.csv").is_file():
+        raise StimulusSetError(
+            f"name: the published stimulus set '{name}' is not in the cache ({folder}); "
+            f"download it with `psychoalign datasets fetch {name}`."
+        )
+    return StimulusSet.open(folder)

@@ -23,7 +23,7 @@ def test_help_lists_every_command_and_group_in_order():
     result = runner.invoke(app, ["--help"], env={"COLUMNS": "120"})
     assert result.exit_code == 0, result.output
     commands = ["compare", "demo", "report", "run", "evaluate"]
-    groups = ["stimuli", "models", "clickmaps", "metamers"]
+    groups = ["stimuli", "models", "clickmaps", "metamers", "datasets"]
     listed = [
         line.split()[1]
         for line in result.output.splitlines()

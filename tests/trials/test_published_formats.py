@@ -11,11 +11,11 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
-from support import HUMAN_RAW, SHARED_DATA, raw_rows
 
 from psychoalign.errors import TrialDataError
 from psychoalign.metrics import cue_conflict_experiments, shape_bias
 from psychoalign.trials import CNN_STATISTICS, read_trials
+from support import HUMAN_RAW, SHARED_DATA, raw_rows
 
 MODEL_RAW = SHARED_DATA / "model-vs-human" / "model-raw"
 GENERALISATION = SHARED_DATA / "generalisation-humans-dnns"
@@ -141,7 +141,9 @@ def test_a_response_column_missing_from_a_file_is_named():
     with pytest.raises(TrialDataError) as error:
         read_trials(path, response_column="object_response_sums")
     message = str(error.value)
-    assert message.startswith(f"{path}: --response-column 'object_response_sums' is not")
+    assert message.startswith(
+        f"{path}: --response-column 'object_response_sums' is not a column of any file read"
+    )
 
 
 # --- texture-vs-shape (Geirhos et al. 2019) -------------------------------------------------

@@ -20,8 +20,8 @@ from psychoalign.trials import (
     trial_readers,
 )
 from psychoalign.trials.readers import registry
-from psychoalign.trials.readers.registry import ReadContext
 from psychoalign.trials.readers._cells import parse_numbers
+from psychoalign.trials.readers.registry import ReadContext
 from support import HUMAN_RAW, raw_rows
 
 EDGE_FILE = HUMAN_RAW / "edge" / "edge_subject-01_session_1.csv"
@@ -84,11 +84,12 @@ def _export(folder: Path, rows: int = 6) -> Path:
 
 def test_the_built_in_formats_are_registered():
     readers = {reader.name: reader for reader in trial_readers()}
-    assert list(readers)[:4] == [
+    assert list(readers)[:5] == [
         "psychoalign-csv",
         "psychoalign-parquet",
         "model-vs-human",
         "geirhos-2018-cnn",
+        "psychopy-builder",
     ]
     assert readers["model-vs-human"].columns == ("subj", "object_response", "imagename")
     assert readers["model-vs-human"].categories == MODEL_VS_HUMAN_CATEGORIES
@@ -145,7 +146,8 @@ def test_an_unknown_format_is_one_sentence_naming_the_file(tmp_path):
         read_trials(path)
     assert str(error.value) == (
         f"{path}: no trial reader reads '.txt' files (registered: psychoalign-csv (.csv), "
-        "psychoalign-parquet (.parquet), model-vs-human (.csv), geirhos-2018-cnn (.csv))."
+        "psychoalign-parquet (.parquet), model-vs-human (.csv), geirhos-2018-cnn (.csv), "
+        "psychopy-builder (.csv))."
     )
 
 

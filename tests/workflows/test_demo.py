@@ -20,9 +20,17 @@ def demo(tmp_path_factory):
     threads = torch.get_num_threads()
     torch.set_num_threads(os.cpu_count() or 1)
     try:
-        yield run_demo(tmp_path_factory.mktemp("demo") / "results", progress=False)
+        with pytest.MonkeyPatch.context() as patch:
+            # An empty cache: the demo as on a fresh machine, without cue-conflict stimuli.
+            patch.setenv("PSYCHOALIGN_CACHE", str(tmp_path_factory.mktemp("cache")))
+            yield run_demo(tmp_path_factory.mktemp("demo") / "results", progress=False)
     finally:
         torch.set_num_threads(threads)
+
+
+def test_the_demo_says_how_to_fetch_the_cue_conflict_stimuli(demo):
+    assert len(demo.notes) == 1
+    assert "`psychoalign datasets fetch cue-conflict` downloads them" in demo.notes[0]
 
 
 def test_the_demo_compares_the_model_with_the_humans(demo):

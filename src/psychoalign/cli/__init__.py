@@ -12,7 +12,17 @@ from typing import Annotated
 import typer
 
 from psychoalign import __version__
-from psychoalign.cli import clickmaps, compare, demo, metamers, models, report, run, stimuli
+from psychoalign.cli import (
+    clickmaps,
+    compare,
+    datasets,
+    demo,
+    metamers,
+    models,
+    report,
+    run,
+    stimuli,
+)
 
 # The command modules export nothing for ``import *``; the command line is the interface.
 __all__: list[str] = []
@@ -54,6 +64,7 @@ app.add_typer(stimuli.stimuli_app, name="stimuli")
 app.add_typer(models.models_app, name="models")
 app.add_typer(clickmaps.clickmaps_app, name="clickmaps")
 app.add_typer(metamers.metamers_app, name="metamers")
+app.add_typer(datasets.datasets_app, name="datasets")
 
 
 def main() -> None:

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from psychoalign.datasets import BUNDLED_STIMULUS_SETS, stimulus_set
+from psychoalign.datasets import BUNDLED_STIMULUS_SETS, PUBLISHED_STIMULUS_SETS, stimulus_set
 from psychoalign.errors import PsychoalignError, StimulusSetError
 from psychoalign.stimuli import StimulusSet
 
@@ -60,9 +60,11 @@ def source_set(source: str) -> StimulusSet:
         return StimulusSet.from_folder(path)
     if path.is_file() and path.suffix.lower() == ".csv":
         return StimulusSet.from_csv(path)
-    if source in BUNDLED_STIMULUS_SETS:
+    if source in BUNDLED_STIMULUS_SETS or source in PUBLISHED_STIMULUS_SETS:
+        # A published set not fetched yet is refused naming `psychoalign datasets fetch`.
         return stimulus_set(source)
     raise StimulusSetError(
-        f"{source}: is neither a stimulus set, a <category>/<file> folder, a CSV listing "
-        f"nor a bundled set ({', '.join(BUNDLED_STIMULUS_SETS)})."
+        f"{source}: is neither a stimulus set, a <category>/<file> folder, a CSV listing, "
+        f"a bundled set ({', '.join(BUNDLED_STIMULUS_SETS)}) nor a published set "
+        f"({', '.join(PUBLISHED_STIMULUS_SETS)}; psychoalign datasets fetch NAME)."
     )

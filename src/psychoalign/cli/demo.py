@@ -45,5 +45,7 @@ def demo(
         )
     output = Console()
     output.print(table)
+    for note in result.notes:
+        output.print(f"note: {note}", markup=False, highlight=False)
     output.print(f"Report: {result.report.resolve()}")
     output.print(f"Figures, tables and statistics: {result.out.resolve()}")

@@ -154,3 +154,42 @@ def metamers_recognisability(
             f"{row.relative_accuracy:.3f}",
         )
     Console().print(shown)
+
+
+@metamers_app.command("published")
+def metamers_published(
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Feather et al. (2023) ..._datamatrix_<model>_public.mat files (or folders)."
+        ),
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")],
+    permutations: Annotated[
+        int, typer.Option(help="Permutations per null distribution of each ANOVA.")
+    ] = 10_000,
+    seed: Annotated[int, typer.Option(help="Seed of the permutations.")] = 0,
+) -> None:
+    """Published metamer recognisability: human vs model per layer, mixed ANOVAs, figure."""
+    with user_errors():
+        from psychoalign.workflows.published_metamers import published_recognisability
+
+        result = published_recognisability(
+            files, out, n_permutations=permutations, seed=seed, progress=True
+        )
+    experiments = ", ".join(result.anova["experiment"].unique())
+    shown = Table(title=f"Mixed ANOVAs, {experiments} ({out})")
+    for column in ("model", "source", "df", "F", "p", "p perm.", "η²p"):
+        shown.add_column(column)
+    sources = {"observer_group": "group", "layer": "layer", "observer_group:layer": "group × layer"}
+    for row in result.anova.itertuples(index=False):
+        shown.add_row(
+            row.model,
+            sources[row.source],
+            f"{row.df1}, {row.df2}",
+            f"{row.F:.1f}",
+            f"{row.p:.2g}",
+            f"{row.p_permutation:.2g}",
+            f"{row.partial_eta_squared:.3f}",
+        )
+    Console().print(shown)

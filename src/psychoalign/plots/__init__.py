@@ -8,6 +8,7 @@ from psychoalign.plots.alignment import consistency_bars, consistency_vs_accurac
 from psychoalign.plots.clickmaps import clickmap_grid, clickmap_scores
 from psychoalign.plots.curves import accuracy_by_level, error_consistency_by_level
 from psychoalign.plots.metamers import metamer_grid, metamer_recognisability_plot
+from psychoalign.plots.published_metamers import published_recognisability_plot
 from psychoalign.plots.tables import benchmark_table, confusion_matrices, shape_bias_by_category
 
 __all__ = [
@@ -21,5 +22,6 @@ __all__ = [
     "error_consistency_by_level",
     "metamer_grid",
     "metamer_recognisability_plot",
+    "published_recognisability_plot",
     "shape_bias_by_category",
 ]

@@ -1,4 +1,4 @@
-r"""Statistics of trial data: psychometric functions and thresholds, binomial mixed models.
+r"""Statistics: psychometric functions and thresholds, binomial mixed models, mixed ANOVAs.
 
 Every function takes a trial table and returns a tidy DataFrame. Levels are the numeric
 values of the ``condition`` labels (``"0.35"`` -> 0.35, ``"c50"`` -> 50), or an explicit
@@ -14,16 +14,21 @@ References
    Python. Proceedings of the 9th Python in Science Conference.
 """
 
+from psychoalign.stats.anova import ANOVA_COLUMNS, mixed_anova
 from psychoalign.stats.mixed import MIXED_METHODS, mixed_model
 from psychoalign.stats.psychometric import (
     PSYCHOMETRIC_FUNCTIONS,
+    PSYCHOMETRIC_METHODS,
     psychometric_fit,
     threshold_comparison,
 )
 
 __all__ = [
+    "ANOVA_COLUMNS",
     "MIXED_METHODS",
     "PSYCHOMETRIC_FUNCTIONS",
+    "PSYCHOMETRIC_METHODS",
+    "mixed_anova",
     "mixed_model",
     "psychometric_fit",
     "threshold_comparison",

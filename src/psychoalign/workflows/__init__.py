@@ -1,7 +1,8 @@
 """Workflows: files in, tables and result folders out; the only layer that combines packages.
 
 Compare observers, evaluate models on stimulus sets, build and align ClickMe maps, make
-metamer sets and analyse their recognisability, and the demo. Each name is imported on
+metamer sets and analyse their recognisability, fetch published stimulus sets, and the
+demo. Each name is imported on
 first use, so ``import psychoalign.workflows`` does not import torch.
 """
 
@@ -17,14 +18,25 @@ _HOMES = {
     "compare_files": "psychoalign.workflows.compare",
     "compare_humans_and_models": "psychoalign.workflows.compare",
     "curve_trials": "psychoalign.workflows.compare",
+    "DATASETS_URL_ENVIRONMENT": "psychoalign.workflows.datasets",
+    "PublishedSet": "psychoalign.workflows.datasets",
+    "fetch_stimulus_set": "psychoalign.workflows.datasets",
+    "published_stimulus_sets": "psychoalign.workflows.datasets",
     "DEMO_N_BOOT": "psychoalign.workflows.demo",
     "DEMO_SEED": "psychoalign.workflows.demo",
+    "published_demo_sets": "psychoalign.workflows.demo",
     "run_demo": "psychoalign.workflows.demo",
     "summary_table": "psychoalign.workflows.demo",
     "RUN_FILE": "psychoalign.workflows.evaluation",
     "evaluate": "psychoalign.workflows.evaluation",
     "unit_key": "psychoalign.workflows.evaluation",
     "make_metamer_set": "psychoalign.workflows.metamers",
+    "ANOVA_TABLE_COLUMNS": "psychoalign.workflows.published_metamers",
+    "OBSERVER_GROUPS": "psychoalign.workflows.published_metamers",
+    "RECOGNISABILITY_COLUMNS": "psychoalign.workflows.published_metamers",
+    "PublishedRecognisability": "psychoalign.workflows.published_metamers",
+    "published_recognisability": "psychoalign.workflows.published_metamers",
+    "read_recognisability_matrices": "psychoalign.workflows.published_metamers",
     "metamer_recognisability_analysis": "psychoalign.workflows.metamers",
 }
 

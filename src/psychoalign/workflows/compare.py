@@ -59,6 +59,7 @@ class PipelineResult:
     statistics: dict[str, pd.DataFrame]
     figures: list[Path] = field(default_factory=list)
     report: Path | None = None
+    notes: list[str] = field(default_factory=list)
 
 
 def curve_trials(trials: pd.DataFrame, curves: Mapping[str, Sequence[str]]) -> pd.DataFrame:
@@ -223,7 +224,8 @@ def compare_humans_and_models(
     seed
         Seed of every resampling.
     n_boot
-        Bootstrap resamples of the psychometric thresholds.
+        Bootstrap resamples of the psychometric thresholds (used by ``method="mle"``
+        fits only; psignifit's intervals come from the posterior).
     device
         Device of the models.
     title
@@ -289,9 +291,10 @@ def compare_humans_and_models(
 
 _STATISTICS_DESCRIPTIONS = {
     "psychometric_fits": (
-        "Logistic psychometric function per observer (chance 1/number of categories, lapse "
-        "rate fitted); threshold = level halfway between chance and the upper asymptote, "
-        "with a parametric-bootstrap percentile interval."
+        "Logistic psychometric function per observer, fitted with psignifit 4 (Bayesian; "
+        "chance 1/number of categories, lapse rate and overdispersion fitted); threshold = "
+        "level halfway between chance and the upper asymptote, with its 95 % credible "
+        "interval."
     ),
     "threshold_comparison": (
         "Each model's threshold against the human thresholds of the same curve: the human "
@@ -360,9 +363,10 @@ def _figures(
         plots.accuracy_by_level(accuracy(others), folder / "accuracy", chance=chance, record=record)
         made.append(folder / "accuracy.png")
     kappa = tables["error_consistency"]
+    kappa = kappa[~kappa["experiment"].isin(conflicts)]
     if len(kappa):
         plots.error_consistency_by_level(
-            kappa[~kappa["experiment"].isin(conflicts)],
+            kappa,
             folder / "error_consistency",
             record=record,
         )
@@ -443,6 +447,20 @@ def _summary(tables: Mapping[str, pd.DataFrame], statistics: Mapping[str, pd.Dat
             f"consistency with humans is κ = {row.error_consistency:.2f} (humans with each other: "
             f"{ceiling:.2f})."
         )
+    bias = tables.get("shape_bias")
+    if bias is not None:
+        for (experiment, observer), row in bias[bias["observer_kind"] == "model"].groupby(
+            ["experiment", "observer"]
+        ):
+            humans = bias[(bias["experiment"] == experiment) & (bias["observer_kind"] == "human")]
+            if humans.empty:
+                continue
+            sentences.append(
+                f"On <b>{experiment}</b>, {observer}'s shape bias is "
+                f"{row['shape_bias'].iloc[0]:.2f}; humans {humans['shape_bias'].mean():.2f} "
+                f"(range {humans['shape_bias'].min():.2f}–{humans['shape_bias'].max():.2f}, "
+                f"{len(humans)} observers)."
+            )
     comparison = statistics.get("threshold_comparison")
     if comparison is not None:
         for row in comparison.itertuples(index=False):

@@ -12,13 +12,31 @@ from psychoalign.errors import StimulusSetError
 from psychoalign.stimuli import StimulusSet, make_stimulus_set
 from psychoalign.workflows.compare import PipelineResult, compare_humans_and_models
 
-__all__ = ["DEMO_N_BOOT", "DEMO_SEED", "run_demo", "summary_table"]
+__all__ = ["DEMO_N_BOOT", "DEMO_SEED", "published_demo_sets", "run_demo", "summary_table"]
 
 DEMO_SEED = 0
 #: Bootstrap resamples of the psychometric thresholds: enough for the demo's minutes.
 DEMO_N_BOOT = 200
 _HUMAN_DATASETS = ("edge", "silhouette", "uniform-noise", "cue-conflict")
 _NOISE = "uniform-noise"
+_CUE_CONFLICT = "cue-conflict"
+
+
+def published_demo_sets() -> tuple[list[StimulusSet], list[str]]:
+    """The fetched published sets the demo adds, and what it says about those missing.
+
+    The 1,280 cue-conflict stimuli (133 MB, not bundled) give the model's shape bias
+    beside the 10 humans' once ``psychoalign datasets fetch cue-conflict`` has put them
+    in the cache; without them the demo says how to fetch them.
+    """
+    try:
+        return [stimulus_set(_CUE_CONFLICT)], []
+    except StimulusSetError:
+        return [], [
+            "The cue-conflict stimuli are not in the cache, so the model's shape bias is "
+            "not measured (the humans' is): `psychoalign datasets fetch cue-conflict` "
+            "downloads them (1,280 images, 133 MB) and the next demo adds it."
+        ]
 
 
 def _noise_set(source: StimulusSet, folder: Path, progress: bool) -> StimulusSet:
@@ -51,7 +69,9 @@ def run_demo(
     uniform-noise sets made from them (the 8 levels of Geirhos et al. 2018); it is
     compared trial by trial with the 10 human observers of each set, its noise curve
     with the human ``uniform-noise`` observers of model-vs-human (who saw other images
-    at the same levels), and the human cue-conflict data give the shape-bias figure.
+    at the same levels), and the human cue-conflict data give the shape-bias figure;
+    when the cue-conflict stimuli have been fetched (:func:`published_demo_sets`) the
+    model runs on them too and its shape bias joins the 10 humans'.
 
     Parameters
     ----------
@@ -67,15 +87,17 @@ def run_demo(
     Returns
     -------
     PipelineResult
-        Tables, statistics, figures and the report, all under ``out``.
+        Tables, statistics, figures and the report, all under ``out``; ``notes`` says
+        which published sets were missing and how to fetch them.
     """
     out = Path(out)
     sources = [stimulus_set("edge"), stimulus_set("silhouette")]
     noise = [_noise_set(source, out / "stimuli", progress) for source in sources]
+    published, notes = published_demo_sets()
     root = data_dir() / "model-vs-human" / "human-raw"
-    return compare_humans_and_models(
+    result = compare_humans_and_models(
         load_model_vs_human(_HUMAN_DATASETS),
-        [*sources, *noise],
+        [*sources, *noise, *published],
         out,
         preset="model-vs-human",
         curves={_NOISE: [_NOISE, *(s.name for s in noise)]},
@@ -87,6 +109,8 @@ def run_demo(
         title="psychoalign demo: EfficientNet-Lite0 and human observers",
         progress=progress,
     )
+    result.notes.extend(notes)
+    return result
 
 
 def summary_table(result: PipelineResult) -> pd.DataFrame:

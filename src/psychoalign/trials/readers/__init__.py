@@ -19,7 +19,7 @@ A new format is a new module defining ``READER`` and one ``register_reader`` lin
 
 from __future__ import annotations
 
-from psychoalign.trials.readers import geirhos2018, model_vs_human
+from psychoalign.trials.readers import geirhos2018, model_vs_human, psychopy_builder
 from psychoalign.trials.readers import psychoalign as psychoalign_files
 from psychoalign.trials.readers.column_mapping import (
     COLUMN_PRESETS,
@@ -63,3 +63,4 @@ register_reader(psychoalign_files.CSV_READER)
 register_reader(psychoalign_files.PARQUET_READER)
 register_reader(model_vs_human.READER)
 register_reader(geirhos2018.READER)
+register_reader(psychopy_builder.READER)

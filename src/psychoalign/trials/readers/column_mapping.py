@@ -5,6 +5,17 @@ A mapping names, for trial columns, the file column that holds them
 (``"response=key_resp.keys,rt=key_resp.rt"``), as a YAML file holding such a mapping,
 or by the name of a preset (:data:`COLUMN_PRESETS`); :func:`resolve_columns` turns any
 of them into a :class:`ColumnMapping`, which the readers apply to a file's raw table.
+
+When a task's responses are not category names (the keys of a keyboard, the names of the
+buttons a mouse clicked), the mapping also holds a response table, ``response value ->
+category``; a YAML file then has two sections::
+
+    columns:
+      response: key_resp.keys
+      rt: key_resp.rt
+    responses:
+      f: cat
+      j: dog
 """
 
 from __future__ import annotations
@@ -50,6 +61,22 @@ class ColumnMapping:
 
     columns: Mapping[str, str]
     origin: str = "columns"
+    responses: Mapping[str, str] | None = None
+
+    def category_of(self, value: str, path: Path, row: int) -> str:
+        """The category a response ``value`` of file ``path``, row ``row`` stands for.
+
+        Without a response table the value is the category itself; with one, a value
+        missing from it is an error naming file, row and the table's values.
+        """
+        if self.responses is None:
+            return value
+        if value not in self.responses:
+            raise TrialDataError(
+                f"{path}: row {row}: response {value!r} is not in the responses table of "
+                f"{self.origin} (it maps {', '.join(map(repr, self.responses))})."
+            )
+        return self.responses[value]
 
     def apply(self, raw: pd.DataFrame, path: Path) -> pd.DataFrame:
         """The raw table with each mapped file column copied to its trial column.
@@ -77,9 +104,11 @@ def resolve_columns(spec: ColumnsSpec | ColumnMapping | None) -> ColumnMapping |
     Parameters
     ----------
     spec
-        A mapping ``{trial column: file column}``; a preset name of
+        A mapping ``{trial column: file column}`` (or with the sections ``columns``
+        and ``responses``, as in a YAML file); a preset name of
         :data:`COLUMN_PRESETS`; the path of a YAML file holding a mapping (suffix
-        ``.yaml`` or ``.yml``); or text of ``trial_column=file_column`` pairs separated
+        ``.yaml`` or ``.yml``; flat, or with a ``columns`` and a ``responses``
+        section); or text of ``trial_column=file_column`` pairs separated
         by commas. None for no mapping.
 
     Returns
@@ -89,7 +118,8 @@ def resolve_columns(spec: ColumnsSpec | ColumnMapping | None) -> ColumnMapping |
     Raises
     ------
     ParameterError
-        A pair is not ``name=column``, or names a column that is not a trial column.
+        A pair is not ``name=column``, names a column that is not a trial column, or a
+        section of a mapping is unknown or not name: text pairs.
     MissingFileError
         The YAML file does not exist.
 
@@ -101,7 +131,7 @@ def resolve_columns(spec: ColumnsSpec | ColumnMapping | None) -> ColumnMapping |
     if spec is None or isinstance(spec, ColumnMapping):
         return spec
     if isinstance(spec, Mapping):
-        return _checked(dict(spec), "the column mapping")
+        return _sectioned(spec, "the column mapping")
     text = os.fspath(spec)
     if text in COLUMN_PRESETS:
         return _checked(COLUMN_PRESETS[text], f"preset '{text}'")
@@ -127,17 +157,42 @@ def _from_yaml(path: Path) -> ColumnMapping:
         loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
         raise ParameterError(f"{path}: is not valid YAML ({error}).") from None
-    if not isinstance(loaded, Mapping) or not all(
-        isinstance(value, str) for value in loaded.values()
-    ):
+    if not isinstance(loaded, Mapping):
         raise ParameterError(
             f"{path}: a column mapping file holds trial_column: file_column pairs, such as "
             "'response: key_resp.keys'."
         )
-    return _checked({str(key): value for key, value in loaded.items()}, str(path))
+    return _sectioned(loaded, str(path))
 
 
-def _checked(columns: dict[str, str], origin: str) -> ColumnMapping:
+def _sectioned(spec: Mapping, origin: str) -> ColumnMapping:
+    """A flat ``{trial column: file column}`` or the sections ``columns`` and ``responses``."""
+    sections = {"columns", "responses"}
+    if set(spec) & sections:
+        unknown = sorted(str(key) for key in set(spec) - sections)
+        if unknown:
+            raise ParameterError(
+                f"{origin}: '{unknown[0]}' is not a section of a column mapping; use "
+                "'columns' (trial_column: file_column) and 'responses' (value: category)."
+            )
+        columns, responses = spec.get("columns", {}), spec.get("responses")
+    else:
+        columns, responses = spec, None
+    for section, pairs in (("columns", columns), ("responses", responses or {})):
+        if not isinstance(pairs, Mapping) or not all(
+            isinstance(value, str) for value in pairs.values()
+        ):
+            raise ParameterError(
+                f"{origin}: the {section} of a column mapping are name: text pairs, such "
+                "as 'response: key_resp.keys' or 'f: cat'."
+            )
+    table = None if responses is None else {str(k): v for k, v in responses.items()}
+    return _checked({str(k): v for k, v in columns.items()}, origin, table)
+
+
+def _checked(
+    columns: dict[str, str], origin: str, responses: dict[str, str] | None = None
+) -> ColumnMapping:
     known = [*TRIAL_COLUMNS, *OPTIONAL_COLUMNS]
     for target in columns:
         if target not in known:
@@ -146,4 +201,6 @@ def _checked(columns: dict[str, str], origin: str) -> ColumnMapping:
             )
     if not columns:
         raise ParameterError(f"{origin}: the column mapping is empty.")
-    return ColumnMapping(columns=dict(columns), origin=origin)
+    if responses is not None and not responses:
+        raise ParameterError(f"{origin}: the responses table is empty.")
+    return ColumnMapping(columns=dict(columns), origin=origin, responses=responses)

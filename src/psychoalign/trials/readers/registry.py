@@ -21,8 +21,8 @@ The read function receives the raw table (column names in snake_case, every cell
 text, plus the provenance columns ``_source`` and ``_row``), the file's path and the
 :class:`ReadContext` of the call (the caller's ``experiment=`` and column mapping, and
 :meth:`ReadContext.note` for what the reader accepted but the user should know). It
-returns a table with the columns
-of :data:`~psychoalign.trials.TRIAL_COLUMNS`, numbers parsed (use
+returns a table with the columns of :data:`~psychoalign.trials.TRIAL_COLUMNS`, numbers
+parsed (use
 :func:`~psychoalign.trials.readers._cells.parse_numbers`, so that a bad cell is named by
 file, row and column), the provenance columns kept, and any extra columns it wants to
 keep; :func:`read_trials` validates the result. It raises
@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import glob
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -185,7 +185,7 @@ def trial_readers() -> tuple[TrialReader, ...]:
 
     Examples
     --------
-    >>> [reader.name for reader in trial_readers()]
+    >>> [reader.name for reader in trial_readers()][:3]
     ['psychoalign-csv', 'psychoalign-parquet', 'model-vs-human']
     """
     return tuple(_READERS)
@@ -238,7 +238,8 @@ def read_trials(
         Score observers by this decision column instead of the format's own
         (``object_response_sums`` of the 2018 CNN files): ``response`` is taken from it
         (as a file names it or in snake_case) and ``correct`` recomputed as
-        ``response == category``; a file without it is an error.
+        ``response == category``. Files without it keep their own decision (humans
+        beside the 2018 CNNs), which is noted; a column that no file has is an error.
 
     Returns
     -------
@@ -267,10 +268,7 @@ def read_trials(
     context = ReadContext(experiment=experiment, columns=resolve_columns(columns))
     frames, readers = zip(*(_read_one(file, context) for file in files), strict=True)
     if response_column is not None:
-        frames = tuple(
-            _scored_by(frame, file, response_column)
-            for frame, file in zip(frames, files, strict=True)
-        )
+        frames = _scored_by(frames, files, response_column, context)
     combined = pd.concat(frames, ignore_index=True)
     if categories is None:
         implied = {reader.categories for reader in readers}
@@ -282,17 +280,31 @@ def read_trials(
     return trials
 
 
-def _scored_by(frame: pd.DataFrame, path: Path, column: str) -> pd.DataFrame:
-    """The file's trials with ``response`` taken from another decision column."""
-    name = column if column in frame.columns else snake_case(column)
-    if name not in frame.columns or name in ("response", _SOURCE, _ROW):
-        extra = sorted(c for c in frame.columns if not c.startswith("_"))
+def _scored_by(
+    frames: Sequence[pd.DataFrame], files: Sequence[Path], column: str, context: ReadContext
+) -> tuple[pd.DataFrame, ...]:
+    """Each file's trials with ``response`` taken from ``column`` where the file has it.
+
+    Files without the column keep their own decision, and are noted; a column that no
+    file has is an error.
+    """
+    scored, found = [], False
+    for frame, path in zip(frames, files, strict=True):
+        name = column if column in frame.columns else snake_case(column)
+        if name in frame.columns and name not in ("response", _SOURCE, _ROW):
+            found = True
+            responses = frame[name]
+            frame = frame.assign(response=responses, correct=responses == frame["category"])
+        else:
+            context.note(path, f"has no column '{column}'; scored by its own response column.")
+        scored.append(frame)
+    if not found:
+        extra = sorted(c for c in frames[0].columns if not c.startswith("_"))
         raise TrialDataError(
-            f"{path}: --response-column '{column}' is not a column of the file (it has "
-            f"{', '.join(extra)})."
+            f"{files[0]}: --response-column '{column}' is not a column of any file read (the "
+            f"first has {', '.join(extra)})."
         )
-    responses = frame[name]
-    return frame.assign(response=responses, correct=responses == frame["category"])
+    return tuple(scored)
 
 
 def find_trial_files(
