@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -93,3 +94,18 @@ def test_a_declared_cue_conflict_experiment_that_is_absent_is_refused(tmp_path):
     assert result.exit_code == 2
     assert "experiment 'cue-conflict' is not in the trials (they have edge)" in result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_the_readmes_builder_output_compares_through_its_mapping(tmp_path):
+    root = Path(__file__).resolve().parents[1] / "data"
+    out = tmp_path / "builder"
+    mapping = root / "psychopy-builder" / "keyboard.yaml"
+    sample = root / "psychopy-builder-output"
+    result = runner.invoke(
+        app, ["compare", str(sample), "--columns", str(mapping), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    accuracy = pd.read_csv(out / "accuracy.csv").iloc[0]
+    # The run answered f, j, j, f to cat, dog, cat, dog images (f = cat): 2 of 4 right.
+    assert (accuracy.observer, accuracy.n_trials, accuracy.n_correct) == ("p01", 4, 2)
+    assert accuracy.experiment == "edge_keys"
