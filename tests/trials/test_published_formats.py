@@ -170,3 +170,15 @@ def test_texture_vs_shape_reproduces_the_published_shape_biases():
                 shape += row["object_response"] == shape_name
                 texture += row["object_response"] == texture_name
         assert bias[raw_rows(path)[0]["subj"]] == pytest.approx(shape / (shape + texture))
+
+
+def test_an_observer_is_recognised_however_the_file_name_spells_it(tmp_path):
+    # model-vs-human writes e.g. resnet50_trained_on_SIN as resnet50-trained-on-SIN.
+    source = raw_rows(MODEL_RAW / "edge" / "edge_resnet50_session-1.csv")
+    lines = [",".join(source[0])]
+    lines += [",".join({**row, "subj": "resnet50_trained_on_SIN"}.values()) for row in source]
+    path = tmp_path / "edge_Resnet50-Trained-On-SIN_session-1.csv"
+    path.write_text("\n".join(lines) + "\n")
+    trials = read_trials(path)
+    assert trials.observer.unique().tolist() == ["resnet50_trained_on_SIN"]
+    assert trials.experiment.unique().tolist() == ["edge"]

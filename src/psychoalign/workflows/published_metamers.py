@@ -250,8 +250,10 @@ def read_recognisability_matrices(
 
     Examples
     --------
-    >>> table = read_recognisability_matrices("shared/data/model-metamers/EXP1")  # doctest: +SKIP
-    >>> table.groupby(["model", "observer_group"]).participant.nunique()  # doctest: +SKIP
+    With Feather et al.'s files in ``../shared/data/model-metamers/EXP1`` (not bundled)::
+
+        table = read_recognisability_matrices("../shared/data/model-metamers/EXP1")
+        table.groupby(["model", "observer_group"]).participant.nunique()  # 22 each
     """
     files = _mat_files(paths)
     seen: dict[tuple[str, str], Path] = {}

@@ -177,14 +177,15 @@ def _experiment(path: Path, raw: pd.DataFrame, context: ReadContext) -> str:
             )
         return folder
     observer, session = raw["subj"].iloc[0], raw["session"].iloc[0]
-    spellings = (f"_{observer}", f"_{observer.replace('_', '-')}")
     rest = named.group("rest")
-    ending = next((s for s in spellings if rest.endswith(s) and len(rest) > len(s)), None)
-    if ending is None:
+    # File names write the observer with hyphens (and in their own case) where the subj
+    # column has underscores: edge_simclr-resnet50x1_session-1.csv holds simclr_resnet50x1.
+    ending = f"_{observer}"
+    if not (_spelling(rest).endswith(_spelling(ending)) and len(rest) > len(ending)):
         raise TrialDataError(
             f"{path}: the file name does not name the observer of its 'subj' column "
             f"('{observer}'); model-vs-human files are named "
-            f"<experiment>{spellings[-1]}_session_<n>.csv."
+            f"<experiment>_{observer.replace('_', '-')}_session_<n>.csv."
         )
     prefix = rest[: -len(ending)]
     if folder is not None and folder != prefix:
@@ -199,6 +200,11 @@ def _experiment(path: Path, raw: pd.DataFrame, context: ReadContext) -> str:
             f"says {session}; the column's session is used.",
         )
     return prefix
+
+
+def _spelling(name: str) -> str:
+    """A name as file names and ``subj`` columns both spell it."""
+    return name.replace("_", "-").lower()
 
 
 _MISSING_CONDITION = ("", "NaN", "nan", "NA")
