@@ -67,3 +67,22 @@ def test_fetch_refuses_unknown_names_and_unreachable_mirrors(mirror, tmp_path):
     assert "http://127.0.0.1:9/unused-mirror/filled-silhouettes/" in result.output
     assert "the server is unreachable" in result.output
     assert not (tmp_path / "stimulus-sets").exists()
+
+
+def test_evaluate_takes_a_published_set_by_name_and_says_how_to_fetch_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("PSYCHOALIGN_CACHE", str(tmp_path / "empty-cache"))
+    result = runner.invoke(
+        app,
+        [
+            "evaluate",
+            "--model",
+            "efficientnet_lite0",
+            "--stimuli",
+            "cue-conflict",
+            "--out",
+            str(tmp_path / "o"),
+        ],
+    )
+    assert result.exit_code == 2
+    assert "psychoalign datasets fetch cue-conflict" in " ".join(result.output.split())
+    assert not (tmp_path / "o").exists()

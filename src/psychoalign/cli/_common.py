@@ -51,6 +51,14 @@ def progress_bar(total: int) -> Iterator[Callable[[str], None]]:
         progress.update(task, description="done", completed=total)
 
 
+def saved_set(source: str | Path) -> StimulusSet:
+    """A saved stimulus set's folder, or a bundled or fetched published set by its name."""
+    name = str(source)
+    if not Path(source).exists() and name in (*BUNDLED_STIMULUS_SETS, *PUBLISHED_STIMULUS_SETS):
+        return stimulus_set(name)
+    return StimulusSet.open(source)
+
+
 def source_set(source: str) -> StimulusSet:
     """Open a saved set, a plain <category>/<file> folder, a CSV listing, or a bundled set."""
     path = Path(source)

@@ -9,9 +9,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from psychoalign.cli._common import user_errors
+from psychoalign.cli._common import saved_set, user_errors
 from psychoalign.errors import StimulusSetError
-from psychoalign.stimuli import StimulusSet
 
 __all__: list[str] = []
 
@@ -23,7 +22,12 @@ def evaluate(
         list[str], typer.Option("--model", "-m", help="Model name; repeat for several.")
     ] = ["efficientnet_lite0"],  # noqa: B006 - typer reads the default, never mutates it
     stimuli: Annotated[
-        list[Path], typer.Option("--stimuli", "-s", help="Stimulus set folder; repeat for several.")
+        list[Path],
+        typer.Option(
+            "--stimuli",
+            "-s",
+            help="Stimulus set folder, or a bundled or fetched set's name; repeat for several.",
+        ),
     ] = [],  # noqa: B006
     out: Annotated[Path, typer.Option("--out", "-o", help="Results folder.")] = Path(
         "results/models"
@@ -56,7 +60,7 @@ def evaluate(
             raise StimulusSetError("--stimuli: give at least one stimulus set folder.")
         from psychoalign.workflows.evaluation import evaluate as evaluate_models
 
-        sets = [StimulusSet.open(path) for path in stimuli]
+        sets = [saved_set(path) for path in stimuli]
         units = evaluate_models(
             model,
             sets,
