@@ -11,6 +11,7 @@ import pandas as pd
 from psychoalign.errors import MissingFileError, StimulusSetError, TrialDataError
 from psychoalign.stimuli import StimulusSet
 from psychoalign.trials import read_trials
+from psychoalign.trials.schema import MODEL_VS_HUMAN_DATASETS
 
 __all__ = [
     "BUNDLED_STIMULUS_SETS",
@@ -30,26 +31,6 @@ BUNDLED_STIMULUS_SETS = ("edge", "silhouette")
 #: cache, verified against pinned checksums (:mod:`psychoalign.workflows.datasets`).
 PUBLISHED_STIMULUS_SETS = ("cue-conflict", "edge", "silhouette")
 
-#: The 17 datasets of the model-vs-human benchmark (Geirhos et al. 2021).
-MODEL_VS_HUMAN_DATASETS = (
-    "colour",
-    "contrast",
-    "cue-conflict",
-    "edge",
-    "eidolonI",
-    "eidolonII",
-    "eidolonIII",
-    "false-colour",
-    "high-pass",
-    "low-pass",
-    "phase-scrambling",
-    "power-equalisation",
-    "rotation",
-    "silhouette",
-    "sketch",
-    "stylized",
-    "uniform-noise",
-)
 
 _DATA_ENVIRONMENT = "PSYCHOALIGN_DATA_DIR"
 _CACHE_ENVIRONMENT = "PSYCHOALIGN_CACHE"

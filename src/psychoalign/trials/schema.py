@@ -79,6 +79,27 @@ MODEL_VS_HUMAN_CATEGORIES = (
     "truck",
 )
 
+#: The 17 datasets of the model-vs-human benchmark (Geirhos et al. 2021).
+MODEL_VS_HUMAN_DATASETS = (
+    "colour",
+    "contrast",
+    "cue-conflict",
+    "edge",
+    "eidolonI",
+    "eidolonII",
+    "eidolonIII",
+    "false-colour",
+    "high-pass",
+    "low-pass",
+    "phase-scrambling",
+    "power-equalisation",
+    "rotation",
+    "silhouette",
+    "sketch",
+    "stylized",
+    "uniform-noise",
+)
+
 #: The task's category list: one list for every experiment, or experiment -> list.
 Categories = Sequence[str] | Mapping[str, Sequence[str]]
 

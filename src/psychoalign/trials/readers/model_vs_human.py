@@ -59,7 +59,7 @@ import pandas as pd
 from psychoalign.errors import TrialDataError
 from psychoalign.trials.readers._cells import parse_numbers
 from psychoalign.trials.readers.registry import ReadContext, TrialReader
-from psychoalign.trials.schema import _ROW, MODEL_VS_HUMAN_CATEGORIES
+from psychoalign.trials.schema import _ROW, MODEL_VS_HUMAN_CATEGORIES, MODEL_VS_HUMAN_DATASETS
 
 __all__ = ["PUBLISHED_EXPERIMENTS", "image_id", "read_model_vs_human"]
 
@@ -129,23 +129,7 @@ def read_model_vs_human(raw: pd.DataFrame, path: Path, context: ReadContext) -> 
 #: texture-vs-shape's cue-conflict experiment).
 PUBLISHED_EXPERIMENTS = frozenset(
     {
-        "colour",
-        "contrast",
-        "cue-conflict",
-        "edge",
-        "eidolonI",
-        "eidolonII",
-        "eidolonIII",
-        "false-colour",
-        "high-pass",
-        "low-pass",
-        "phase-scrambling",
-        "power-equalisation",
-        "rotation",
-        "silhouette",
-        "sketch",
-        "stylized",
-        "uniform-noise",
+        *MODEL_VS_HUMAN_DATASETS,
         "colour-experiment",
         "contrast-experiment",
         "contrast-png-experiment",
