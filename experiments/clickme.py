@@ -28,6 +28,7 @@ import numpy as np
 from psychoalign.lab.clickme_rules import ClickMeRules, reveal
 from psychoalign.lab.errors import LabError
 from psychoalign.lab.paradigm import planned_trial
+from psychoalign.lab.timing import off_by_more_than_a_frame
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -190,6 +191,11 @@ def present(lab: Lab, trial: dict[str, Any]) -> dict[str, Any]:
         "mask_onset_s": float("nan"),
         "response_onset_s": onset,
         "stimulus_duration_s": end - onset,
+        # The image stays until the game ends, so the frames that are timed are the
+        # fixation's: flagged when it did not last them, to within a frame.
+        "timing_flag": off_by_more_than_a_frame(
+            fixation.frames, onset - fixation.onset, fixation.period
+        ),
     }
 
 

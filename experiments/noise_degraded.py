@@ -1,6 +1,7 @@
 """Noise-degraded object recognition (Geirhos et al. 2018) as a PsychoPy experiment.
 
-Per trial: (fixation 300 ms at the start of each block), image 200 ms, one blank frame,
+Per trial: (fixation 300 ms at the start of each block and of each run, so a resumed
+session's first trial has it too), image 200 ms, one blank frame,
 pink-noise mask 200 ms, then the 4 x 4 icon response screen for 1500 ms; no feedback.
 Every source image is shown once, at one noise level; which level rotates with the
 participant number (a Latin square), so across participants every image appears at every
@@ -66,7 +67,7 @@ def present(lab: Lab, trial: dict[str, Any]) -> dict[str, Any]:
     frames = lab.frames
     fixation = (
         lab.display.show([lab.fixation()], frames["block_fixation"], screenshot="fixation")
-        if trial["first_in_block"] and frames["block_fixation"]
+        if lab.opens_block(trial) and frames["block_fixation"]
         else None
     )
     image = lab.image(trial["stimulus"])

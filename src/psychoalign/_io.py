@@ -1,31 +1,59 @@
-"""File SHA-256, atomic file writes and atomic folder swaps: the one copy of each.
+"""File SHA-256, atomic file writes, atomic folder swaps and output checks: one copy of each.
 
 A reader never sees a half-written file or folder, and an interrupted write leaves
 nothing behind: everything is written to a hidden temporary beside its target (same
-folder, so the same file system) and renamed into place.
+folder, so the same file system, even when the target is a mount point such as a tmpfs
+or a Docker volume) and renamed into place. A temporary is named
+``.<target>.<purpose><host>-<pid>-<random>``, so one left by a killed process (SIGKILL
+cannot be cleaned up after) is recognised and removed by the next write of the same
+target. Files and folders get the user's umask (``mkstemp`` and ``mkdtemp`` would make
+them 0600 and 0700, unreadable to the rest of a lab on a shared drive).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
+import functools
 import hashlib
 import os
+import re
 import shutil
+import socket
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from psychoalign.errors import OutputError
+
 __all__ = [
     "atomic_file",
     "bytes_sha256",
+    "check_output_file",
+    "check_output_folder",
+    "current_umask",
     "file_sha256",
+    "is_temporary",
+    "os_error_sentence",
+    "public_path",
+    "remove_stale_temporaries",
     "replaced_folder",
+    "staged_outputs",
     "staging_folder",
     "swap_folder",
     "write_bytes_atomic",
     "write_text_atomic",
 ]
+
+# Eight hex digits of the host name: a temporary on a shared drive is judged stale only
+# by the host whose process made it (a process id means nothing on another machine).
+_HOST = hashlib.sha256(socket.gethostname().encode()).hexdigest()[:8]
+_TEMPORARY = re.compile(
+    r"^\.(?P<name>.+)\.(?P<purpose>[a-z]+-)?(?P<host>[0-9a-f]{8})-(?P<pid>\d+)-[a-z0-9_]+$"
+)
+# The staging folder of files bound for an existing folder sits inside that folder.
+_WITHIN = "within-"
 
 
 def bytes_sha256(data: bytes) -> str:
@@ -42,6 +70,96 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
     return digest.hexdigest()
 
 
+# --- the user's umask ---------------------------------------------------------------------
+
+
+def current_umask() -> int:
+    """The process's umask, read without changing it (``/proc/self/status`` on Linux)."""
+    with contextlib.suppress(OSError, ValueError), open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    return _umask_by_setting()
+
+
+@functools.cache
+def _umask_by_setting() -> int:
+    # Elsewhere the umask can only be read by setting it; done once, as early as asked.
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+# --- hidden temporaries -------------------------------------------------------------------
+
+
+def _prefix(name: str, purpose: str) -> str:
+    return f".{name}.{purpose}{_HOST}-{os.getpid()}-"
+
+
+def is_temporary(name: str) -> bool:
+    """Whether a file or folder name is one of psychoalign's hidden temporaries."""
+    return _TEMPORARY.match(name) is not None
+
+
+def _owner_is_gone(match: re.Match[str]) -> bool:
+    if match["host"] != _HOST or int(match["pid"]) == os.getpid():
+        return False
+    try:
+        os.kill(int(match["pid"]), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # alive, another user's
+        return False
+    return False
+
+
+def _remove_stale(directory: Path, name: str) -> None:
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return
+    for entry in entries:
+        match = _TEMPORARY.match(entry.name)
+        if match is None or match["name"] != name or not _owner_is_gone(match):
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(entry.path, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
+
+
+def remove_stale_temporaries(target: str | os.PathLike[str]) -> None:
+    """Remove the hidden temporaries of ``target`` whose process on this host has ended.
+
+    Those of a running process (a second command writing the same target) are kept.
+    """
+    target = Path(target)
+    _remove_stale(target.parent, target.name)
+    if target.is_dir():
+        _remove_stale(target, target.name)
+
+
+def public_path(path: str | os.PathLike[str]) -> Path:
+    """``path`` as the user knows it: hidden temporaries replaced by their targets."""
+    parts: list[str] = []
+    for part in Path(path).parts:
+        match = _TEMPORARY.match(part)
+        if match is None:
+            parts.append(part)
+        elif match["purpose"] != _WITHIN:
+            parts.append(match["name"])
+    return Path(*parts) if parts else Path(path)
+
+
+def _make_folder(directory: Path, name: str, purpose: str) -> Path:
+    _remove_stale(directory, name)
+    folder = Path(tempfile.mkdtemp(prefix=_prefix(name, purpose), dir=directory))
+    folder.chmod(0o777 & ~current_umask())
+    return folder
+
+
 @contextlib.contextmanager
 def atomic_file(
     path: str | os.PathLike[str], mode: str = "w", *, fsync: bool = False, **open_kwargs: Any
@@ -49,13 +167,16 @@ def atomic_file(
     """Open a hidden temporary beside ``path``; on success rename it onto ``path``.
 
     ``mode`` is ``"w"`` or ``"wb"``; ``fsync`` flushes the data to disk before the rename
-    (lab data). On an exception the temporary is removed and ``path`` is untouched.
+    (lab data). On an exception the temporary is removed and ``path`` is untouched. The
+    file gets the user's umask (``0o666 & ~umask``).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    _remove_stale(path.parent, path.name)
+    descriptor, temporary = tempfile.mkstemp(prefix=_prefix(path.name, ""), dir=path.parent)
     try:
         with os.fdopen(descriptor, mode, **open_kwargs) as handle:
+            os.fchmod(handle.fileno(), 0o666 & ~current_umask())
             yield handle
             if fsync:
                 handle.flush()
@@ -84,7 +205,7 @@ def staging_folder(target: str | os.PathLike[str], purpose: str = "") -> Path:
     """Make a hidden, empty folder beside ``target`` to build its contents in."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f".{target.name}.{purpose}", dir=target.parent))
+    return _make_folder(target.parent, target.name, purpose)
 
 
 def swap_folder(staging: Path, target: str | os.PathLike[str], *, replace: bool) -> Path:
@@ -104,7 +225,9 @@ def swap_folder(staging: Path, target: str | os.PathLike[str], *, replace: bool)
     try:
         os.rename(staging, target)
     except OSError as error:
-        raise FileExistsError(f"{target}: already exists") from error
+        if error.errno not in (errno.EEXIST, errno.ENOTEMPTY):
+            raise
+        raise FileExistsError(errno.EEXIST, "already exists", str(target)) from None
     return target
 
 
@@ -121,3 +244,122 @@ def replaced_folder(target: str | os.PathLike[str], *, replace: bool = True) -> 
         swap_folder(staging, target, replace=replace)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def staged_outputs(folder: str | os.PathLike[str]) -> Iterator[Path]:
+    """Write a command's files for ``folder`` in the yielded staging folder, then move them in.
+
+    A new ``folder`` appears at once, complete (the staging folder beside it is renamed);
+    into an existing one (other files in it are kept) each file is renamed in its turn,
+    from a staging folder inside it, so even a mount point is on the same file system.
+    An exception inside the block leaves ``folder`` as it was.
+    """
+    folder = Path(folder)
+    check_output_folder(folder)
+    fresh = not folder.exists()
+    if fresh:
+        staging = staging_folder(folder, "building-")
+    else:
+        staging = _make_folder(folder, folder.name, _WITHIN)
+    try:
+        yield staging
+        if fresh:
+            with contextlib.suppress(FileExistsError):
+                swap_folder(staging, folder, replace=False)
+                return
+        for staged in sorted(staging.iterdir()):
+            if staged.is_dir():
+                swap_folder(staged, folder / staged.name, replace=True)
+            else:
+                os.replace(staged, folder / staged.name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+# --- checks before work, and OSErrors in words --------------------------------------------
+
+
+def _nearest_existing(path: Path) -> Path:
+    """The nearest existing folder above ``path``, refusing a file on the way."""
+    for ancestor in path.absolute().parents:
+        if ancestor.exists():
+            if not ancestor.is_dir():
+                shown = next(p for p in path.parents if p.absolute() == ancestor)
+                raise OutputError(f"{path}: {shown} is a file, not a folder.")
+            return ancestor
+    return Path(path.absolute().anchor)
+
+
+def _probe(directory: Path, target: Path) -> None:
+    """Create and remove a hidden file in ``directory``: can ``target`` be written there?"""
+    try:
+        descriptor, probe = tempfile.mkstemp(prefix=_prefix(target.name, "probe-"), dir=directory)
+    except OSError as error:
+        raise OutputError(os_error_sentence(error, target, path=target)) from None
+    os.close(descriptor)
+    os.unlink(probe)
+
+
+def check_output_folder(folder: str | os.PathLike[str]) -> Path:
+    """Refuse, before any work, an output folder that is a file or cannot be written.
+
+    Also removes the stale temporaries of a killed earlier run (see the module).
+    """
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(f"{folder}: is a file; give a folder for the output.")
+    _probe(folder if folder.is_dir() else _nearest_existing(folder), folder)
+    remove_stale_temporaries(folder)
+    return folder
+
+
+def check_output_file(path: str | os.PathLike[str], example: str = "") -> Path:
+    """Refuse, before any work, an output file that is a folder or cannot be written."""
+    path = Path(path)
+    if path.is_dir():
+        named = f" (e.g. {path / example})" if example else ""
+        raise OutputError(f"{path}: is a folder; give the name of the file to write{named}.")
+    _probe(_nearest_existing(path), path)
+    remove_stale_temporaries(path)
+    return path
+
+
+_WORDS = {
+    errno.EACCES: "permission denied; choose a folder you can write to",
+    errno.EPERM: "operation not permitted (is the folder read-only or immutable?)",
+    errno.EROFS: "the file system is read-only",
+    errno.ENOSPC: "no space is left on the device",
+    errno.EDQUOT: "the disk quota is exceeded",
+    errno.EFBIG: "the file would exceed the file-size limit (ulimit -f)",
+    errno.EEXIST: "it already exists",
+    errno.ENOTDIR: "a part of the path is a file, not a folder",
+    errno.EISDIR: "it is a folder, not a file",
+    errno.ENOENT: "no such file or folder",
+    errno.ENOTEMPTY: "the folder is not empty",
+    errno.EXDEV: "it is a mount point or on another file system; give a folder inside it",
+    errno.EBUSY: "it is in use (a mount point cannot be replaced)",
+    errno.ENAMETOOLONG: "the name is too long",
+    errno.EMFILE: "too many files are open",
+    errno.EIO: "an input/output error (a failing disk or network drive?)",
+}
+
+
+def os_error_sentence(
+    error: OSError,
+    fallback: str | os.PathLike[str] | None = None,
+    *,
+    path: str | os.PathLike[str] | None = None,
+) -> str:
+    """One sentence for an ``OSError``: the path as the user knows it, and plain words.
+
+    The path is ``path`` if given, else the error's (a rename's destination first),
+    else ``fallback`` (a write that fails for lack of space names no file).
+    """
+    words = _WORDS.get(error.errno or -1) or (error.strerror or str(error)).rstrip(".").lower()
+    if path is None:
+        named = error.filename2 if error.errno != errno.ENOENT else None
+        path = named or error.filename or fallback
+    if path is None:
+        return f"{words[0].upper()}{words[1:]}."
+    return f"{public_path(os.fsdecode(path))}: {words}."

@@ -6,7 +6,6 @@ import datetime as _datetime
 import json
 import os
 import platform
-import shutil
 import sys
 from collections.abc import Iterable, Mapping
 from importlib import metadata
@@ -15,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from psychoalign._io import file_sha256, staging_folder
+from psychoalign._io import file_sha256, staged_outputs
 
 __all__ = ["file_sha256", "provenance", "write_outputs"]
 
@@ -76,9 +75,11 @@ def write_outputs(
 ) -> list[Path]:
     """Write ``name.csv`` and its ``name.json`` sidecar for each table, all or nothing.
 
-    Everything is written into a temporary folder next to ``folder`` first and then
-    moved into place file by file with atomic renames, so an error while writing leaves
-    no partial output behind and a reader never sees a half-written file.
+    Everything is written into a hidden staging folder first (beside a new ``folder``,
+    which then appears at once; inside an existing one, whose files are then replaced
+    one by one with atomic renames), so an error or a kill while writing leaves no
+    partial output behind and a reader never sees a half-written file
+    (:func:`psychoalign._io.staged_outputs`).
     ``descriptions`` adds a sentence per table to its sidecar (the report shows it).
 
     Returns
@@ -87,8 +88,7 @@ def write_outputs(
         The CSV files written.
     """
     folder = Path(folder)
-    staging = staging_folder(folder)
-    try:
+    with staged_outputs(folder) as staging:
         for name, table in tables.items():
             table.to_csv(staging / f"{name}.csv", index=False)
             sidecar = {
@@ -103,9 +103,4 @@ def write_outputs(
                 ),
             }
             (staging / f"{name}.json").write_text(json.dumps(sidecar, indent=2, default=str) + "\n")
-        folder.mkdir(exist_ok=True)
-        for staged in sorted(staging.iterdir()):
-            os.replace(staged, folder / staged.name)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return [folder / f"{name}.csv" for name in tables]

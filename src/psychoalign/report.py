@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from psychoalign._checks import is_whole
-from psychoalign._io import write_text_atomic
+from psychoalign._io import check_output_file, write_text_atomic
 from psychoalign.errors import MissingFileError
 from psychoalign.provenance import provenance
 
@@ -47,6 +47,19 @@ def _read_json(path: Path) -> dict[str, Any]:
         return json.loads(path.read_text())
     except (OSError, json.JSONDecodeError):
         return {}
+
+
+def _found(root: Path, pattern: str) -> list[Path]:
+    """Files matching ``pattern`` under ``root``, sorted, none inside a hidden folder.
+
+    Hidden folders hold what is still being written (or was, by a killed command), which
+    is no output.
+    """
+    return sorted(
+        path
+        for path in root.rglob(pattern)
+        if not any(part.startswith(".") for part in path.relative_to(root).parts)
+    )
 
 
 def _data_uri(path: Path, mime: str) -> str:
@@ -93,7 +106,7 @@ def _download(path: Path) -> str:
 
 def _figures(root: Path) -> list[str]:
     blocks = []
-    for png in sorted(root.rglob("*.png")):
+    for png in _found(root, "*.png"):
         sidecar = _read_json(png.with_suffix(".json"))
         if "caption" not in sidecar:
             continue
@@ -176,7 +189,7 @@ def _ceilings(root: Path) -> list[str]:
 
 
 def _provenance(root: Path) -> str:
-    records = [_read_json(p) for p in sorted(root.rglob("*.json"))]
+    records = [_read_json(p) for p in _found(root, "*.json")]
     versions: dict[str, Any] = {}
     parameters: dict[str, Any] = {}
     inputs: dict[str, str] = {}
@@ -186,11 +199,11 @@ def _provenance(root: Path) -> str:
         for entry in record.get("inputs", []):
             inputs[entry["path"]] = entry["sha256"]
     sets = {}
-    for path in sorted(root.rglob("stimulus_set.json")):
+    for path in _found(root, "stimulus_set.json"):
         info = _read_json(path)
         sets[info.get("name", path.parent.name)] = (info.get("checksum", ""), info.get("seed", ""))
     models = {}
-    for path in sorted(root.rglob("run.json")):
+    for path in _found(root, "run.json"):
         run = _read_json(path)
         stimulus_set = run.get("stimulus_set", {})
         sets.setdefault(stimulus_set.get("name", "?"), (stimulus_set.get("checksum", ""), ""))
@@ -271,6 +284,7 @@ def build_report(
     root = Path(results)
     if not root.is_dir():
         raise MissingFileError(f"{root}: the results folder does not exist.")
+    check_output_file(out, "report.html")
     figures = _figures(root)
     sections = [
         ("Figures", "".join(figures) or "<p class='note'>No figures in this folder.</p>"),

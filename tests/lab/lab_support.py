@@ -11,18 +11,12 @@ import sys
 from pathlib import Path
 
 
-def lab_command(paradigm: str, *args: str) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "psychoalign.cli",
-        "run",
-        paradigm,
-        "--window",
-        "--refresh-rate",
-        "60",
-        *args,
-    ]
+def lab_command(paradigm: str, *args: str, refresh_rate: str | None = "60") -> list[str]:
+    """``psychoalign run PARADIGM --window`` with ``args``; ``refresh_rate`` None leaves
+    ``--refresh-rate`` out (Xvfb has no vertical sync, so the rate is declared by default).
+    """
+    declared = ["--refresh-rate", refresh_rate] if refresh_rate is not None else []
+    return [sys.executable, "-m", "psychoalign.cli", "run", paradigm, "--window", *declared, *args]
 
 
 def lab_env(display: str, cache: Path, **extra: str) -> dict[str, str]:

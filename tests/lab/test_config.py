@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from psychoalign.lab.config import PARADIGMS, load_config
@@ -64,8 +66,7 @@ def test_a_labs_file_overrides_key_by_key(tmp_path):
     ],
 )
 def test_bad_settings_are_named_with_the_files(tmp_path, text, message):
-    override = tmp_path / "lab.yaml"
-    override.write_text(text)
+    override = _lab_file(tmp_path, text)
     with pytest.raises(LabError) as refused:
         load_config("noise_degraded", override)
     assert message in str(refused.value)
@@ -77,3 +78,72 @@ def test_unknown_paradigms_and_missing_files_are_refused(tmp_path):
         load_config("stroop")
     with pytest.raises(LabError, match="configuration file not found"):
         load_config("noise_degraded", tmp_path / "absent.yaml")
+
+
+@pytest.mark.parametrize(
+    ("paradigm", "text", "message"),
+    [
+        (
+            "noise_degraded",
+            "durations_ms: {stimuls: 200}\n",
+            "setting 'durations_ms.stimuls' is not a setting of noise_degraded; did you mean "
+            "'durations_ms.stimulus'?",
+        ),
+        (
+            "noise_degraded",
+            "icon_px: 100\n",
+            "'icon_px' is not a setting of noise_degraded; did you mean 'response.icon_px'?",
+        ),
+        ("noise_degraded", "practise_trials: 2\n", "did you mean 'practice_trials'?"),
+        ("noise_degraded", "simulation: {rt: [1, 2]}\n", "did you mean 'simulation.rt_ms'?"),
+        ("noise_degraded", "stimuli: {make: {sourse: x}}\n", "did you mean 'stimuli.make.source'?"),
+        (
+            "noise_degraded",
+            "durations_ms: {isi: 10}\n",
+            "setting 'durations_ms.isi' is not a setting of noise_degraded; the settings under "
+            "'durations_ms' are block_fixation, mask, response, stimulus.",
+        ),
+        ("clickme", "durations_ms: {timelimit: 1}\n", "did you mean 'durations_ms.time_limit'?"),
+        ("metamer_recognition", "catch_evry: 5\n", "did you mean 'catch_every'?"),
+        (
+            "rapid_categorization",
+            "counterbalance:\n  - {response: {keys: {animal: f}}}\n  - {respons: {keys: {}}}\n",
+            "setting 'counterbalance[2].respons' is not a setting of rapid_categorization; did "
+            "you mean 'counterbalance[2].response'?",
+        ),
+    ],
+)
+def test_unknown_settings_are_refused_with_the_nearest_one(tmp_path, paradigm, text, message):
+    """A typo used to be taken silently, and the paradigm's default used instead."""
+    override = _lab_file(tmp_path, text)
+    with pytest.raises(LabError) as refused:
+        load_config(paradigm, override)
+    assert str(refused.value).startswith(f"{override}: ")
+    assert str(refused.value).endswith(message)
+
+
+@pytest.mark.parametrize(
+    ("paradigm", "text"),
+    [
+        # Keys that are data: a category's response key, the categories of a relabelled set.
+        ("rapid_categorization", "response: {keys: {animal: a, non-animal: l}}\n"),
+        (
+            "noise_degraded",
+            "stimuli: {relabel: {source: silhouette, categories: {pets: [cat, dog]}}}\n",
+        ),
+        # Settings the code reads that the paradigm's YAML leaves out.
+        ("noise_degraded", "seed: 3\ngoodbye: Bye\nbreak_text: Rest\nstimulus_scale: 2\n"),
+        ("noise_degraded", "response: {icon_dir: .}\nstimuli: {path: somewhere}\n"),
+        ("metamer_recognition", "include_failed_metamers: true\n"),
+        ("noise_degraded", "counterbalance: [{durations_ms: {mask: 100}}, {}]\n"),
+    ],
+)
+def test_known_settings_and_data_keys_are_taken(tmp_path, paradigm, text):
+    assert load_config(paradigm, _lab_file(tmp_path, text))["_sources"][-1].endswith("lab.yaml")
+
+
+def _lab_file(folder: Path, text: str) -> Path:
+    """A lab's settings file holding ``text``."""
+    path = folder / "lab.yaml"
+    path.write_text(text)
+    return path

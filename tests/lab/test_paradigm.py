@@ -73,6 +73,7 @@ def test_a_presentation_record_sums_dropped_frames_and_times_the_stimulus_to_the
         "mask_onset_s": 10.717,
         "response_onset_s": 11.0,
         "stimulus_duration_s": pytest.approx(0.2),
+        "timing_flag": False,
     }
 
 

@@ -1,56 +1,21 @@
-"""Sessions survive kills, resume in the same order, refuse to overwrite, and refuse bad set-ups."""
+"""Esc keeps every completed trial, a crash says why, and bad set-ups are refused.
+
+Kills, resume and reruns at every phase are in test_lab_kills.py; storage faults in
+test_storage_faults.py.
+"""
 
 from __future__ import annotations
 
 import json
 import os
 import shutil
-import signal
 import subprocess
 import time
 from pathlib import Path
 
-import pandas as pd
-from lab_support import lab_command, lab_env
+from lab_faults import session_args, start, trial_file, wait_for_rows
 
 from psychoalign.trials import read_trials
-
-
-def _main_file(folder: Path) -> Path:
-    [path] = [p for p in folder.glob("sub-*_ses-*.csv") if "practice" not in p.name]
-    return path
-
-
-def _rows(path: Path) -> int:
-    return max(path.read_text().count("\n") - 1, 0) if path.is_file() else 0
-
-
-def _session_args(participant: str, trials: int, data: Path, config: Path) -> list[str]:
-    return [
-        *("--participant", participant, "--simulate", "random", "--trials", str(trials)),
-        *("--data-dir", str(data), "--config", str(config)),
-    ]
-
-
-def _start(paradigm: str, args: list[str], display: str, cache: Path) -> subprocess.Popen:
-    return subprocess.Popen(
-        lab_command(paradigm, *args),
-        env=lab_env(display, cache),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def _wait_for_rows(folder: Path, participant: str, rows: int, seconds: float = 180) -> None:
-    """Block until the trial file of ``participant`` holds ``rows`` completed trials."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        files = [p for p in folder.glob(f"sub-{participant}_ses-*.csv") if "practice" not in p.name]
-        if files and _rows(files[0]) >= rows:
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"{folder}: no trial file of sub-{participant} with {rows} rows")
 
 
 def _press(display: str, *keys: str, gap: float = 0.05) -> None:
@@ -63,43 +28,12 @@ def _press(display: str, *keys: str, gap: float = 0.05) -> None:
         time.sleep(gap)
 
 
-def test_a_killed_session_keeps_its_trials_and_resumes_in_order(xvfb, cache, tmp_path, fast_config):
-    args = _session_args("05", 16, tmp_path, fast_config)
-    process = _start("noise_degraded", args, xvfb, cache)
-    folder = tmp_path / "noise_degraded"
-    _wait_for_rows(folder, "05", 4)
-    process.send_signal(signal.SIGKILL)
-    process.communicate(timeout=30)
-    data = _main_file(folder)
-    kept = read_trials(data)  # every completed trial is on disk and valid
-    assert 4 <= len(kept) < 16
-    record = json.loads(data.with_suffix(".json").read_text())
-    assert record["status"] == "running"  # killed: never reached the end
-    plan = [trial["stimulus"] for trial in record["plan"]]
-    assert kept.stimulus.tolist() == plan[: len(kept)]
-
-    again = _start("noise_degraded", args, xvfb, cache)
-    _, errors = again.communicate(timeout=240)
-    assert again.returncode == 2
-    assert "never overwritten" in " ".join(errors.split()) and "--resume" in errors
-
-    resumed = _start("noise_degraded", [*args, "--resume"], xvfb, cache)
-    _, errors = resumed.communicate(timeout=240)
-    assert resumed.returncode == 0, errors[-2000:]
-    finished = read_trials(data)
-    assert finished.trial.tolist() == list(range(1, 17))
-    assert finished.stimulus.tolist() == plan[:16]
-    pd.testing.assert_frame_equal(finished.iloc[: len(kept)], kept)
-    record = json.loads(data.with_suffix(".json").read_text())
-    assert record["resumed"][0]["at_trial"] == len(kept) + 1 and record["n_trials"] == 16
-
-
 def test_escape_asks_and_quits_keeping_every_completed_trial(xvfb, cache, tmp_path, fast_config):
-    process = _start(
-        "metamer_recognition", _session_args("06", 40, tmp_path, fast_config), xvfb, cache
+    process = start(
+        "metamer_recognition", session_args("06", 40, tmp_path, fast_config), xvfb, cache
     )
     folder = tmp_path / "metamer_recognition"
-    _wait_for_rows(folder, "06", 3)
+    wait_for_rows(folder, "06", 3)
     # Esc is read at the next response check, up to a trial later. Then 'y' again and
     # again until the session ends: the confirmation screen clears earlier keys when it
     # appears, and a 'y' within 30 ms of it beats the simulated participant's 'n' (80 ms).
@@ -109,24 +43,24 @@ def test_escape_asks_and_quits_keeping_every_completed_trial(xvfb, cache, tmp_pa
         _press(xvfb, "y", gap=0.03)
     _, errors = process.communicate(timeout=120)
     assert process.returncode == 0, errors[-2000:]
-    data = _main_file(folder)
+    data = trial_file(folder, "06")
     kept = read_trials(data)
     assert 3 <= len(kept) < 40
     assert json.loads(data.with_suffix(".json").read_text())["status"] == "aborted with Esc"
 
 
 def test_escape_then_no_goes_on(xvfb, cache, tmp_path, fast_config):
-    process = _start(
-        "metamer_recognition", _session_args("08", 12, tmp_path, fast_config), xvfb, cache
+    process = start(
+        "metamer_recognition", session_args("08", 12, tmp_path, fast_config), xvfb, cache
     )
     folder = tmp_path / "metamer_recognition"
-    _wait_for_rows(folder, "08", 2)
+    wait_for_rows(folder, "08", 2)
     # A 10 ms tap, most likely while a stimulus is shown and no one polls the keyboard:
     # it must still be seen. The simulated participant answers 'n' on the confirmation.
     _press(xvfb, "escape")
     _, errors = process.communicate(timeout=180)
     assert process.returncode == 0, errors[-2000:]
-    data = _main_file(folder)
+    data = trial_file(folder, "08")
     assert read_trials(data).trial.tolist() == list(range(1, 13))
     record = json.loads(data.with_suffix(".json").read_text())
     assert record["status"].startswith("stopped after trial 12")
@@ -142,6 +76,7 @@ def _refused(result: subprocess.CompletedProcess, text: str, data: Path) -> None
     assert text in " ".join(result.stderr.split())
     assert "Traceback" not in result.stderr
     assert not list(data.rglob("*.csv")) and not list(data.rglob("*.json"))
+    assert not list(data.rglob(".*"))  # nor the session's lock
 
 
 def test_durations_that_are_not_whole_frames_are_refused(run_lab, tmp_path):
@@ -221,15 +156,15 @@ def test_a_crash_mid_session_keeps_every_completed_trial_and_says_why(
     from psychoalign.datasets import stimulus_set
 
     copy = stimulus_set("silhouette").write(tmp_path / "set")
-    args = [*_session_args("09", 30, tmp_path / "data", fast_config), "--stimuli", str(copy.path)]
-    process = _start("metamer_recognition", args, xvfb, cache)
+    args = [*session_args("09", 30, tmp_path / "data", fast_config), "--stimuli", str(copy.path)]
+    process = start("metamer_recognition", args, xvfb, cache)
     folder = tmp_path / "data" / "metamer_recognition"
-    _wait_for_rows(folder, "09", 2)
+    wait_for_rows(folder, "09", 2)
     for path in copy.path.glob("*/*.png"):  # the stimuli vanish (a network drive goes away)
         path.unlink()
     _, errors = process.communicate(timeout=180)
     assert process.returncode != 0 and ".png" in errors  # the file that vanished
-    data = _main_file(folder)
+    data = trial_file(folder, "09")
     kept = read_trials(data)
     assert 2 <= len(kept) < 30 and kept.trial.tolist() == list(range(1, len(kept) + 1))
     record = json.loads(data.with_suffix(".json").read_text())

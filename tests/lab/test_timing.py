@@ -1,4 +1,5 @@
-"""Durations to whole frames: known counts, and refusals that name the setting."""
+"""Durations to whole frames (known counts, refusals that name the setting), and the flag of
+a presented duration more than a frame off."""
 
 from __future__ import annotations
 
@@ -6,8 +7,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from psychoalign.lab.display import Shown
 from psychoalign.lab.errors import LabError
-from psychoalign.lab.timing import frame_table, frames, frames_in_range
+from psychoalign.lab.paradigm import PRESENTATION_COLUMNS, presentation_record
+from psychoalign.lab.timing import frame_table, frames, frames_in_range, off_by_more_than_a_frame
 
 
 @pytest.mark.parametrize(
@@ -56,3 +59,33 @@ def test_the_frame_table_checks_every_duration():
     assert table == {"fixation": (66, 90), "stimulus": 12, "isi": 1}
     with pytest.raises(LabError, match=r"durations_ms\.mask: 80 ms"):
         frame_table({"stimulus": 200, "mask": 80}, 60)
+
+
+@pytest.mark.parametrize(
+    ("n_frames", "duration_s", "period_s", "flagged"),
+    [
+        (12, 0.2, 1 / 60, False),  # 200 ms at 60 Hz, as planned
+        (12, 13 / 60, 1 / 60, False),  # one frame too long: within a frame
+        (12, 14 / 60, 1 / 60, True),  # two frames too long
+        (12, 10 / 60, 1 / 60, True),
+        (100, 0.069, 1 / 500, True),  # Xvfb at 500 Hz: 100 "frames" in 69-88 ms
+        (100, 0.088, 1 / 500, True),
+        (12, float("nan"), 1 / 60, False),  # not measured: nothing to judge
+    ],
+)
+def test_a_duration_more_than_a_frame_off_is_flagged(n_frames, duration_s, period_s, flagged):
+    assert off_by_more_than_a_frame(n_frames, duration_s, period_s) is flagged
+
+
+def test_the_presentation_record_flags_the_stimulus_duration():
+    """The 500 Hz run of the issue: 100 frames of a 200 ms image recorded as 69 ms, unflagged."""
+    period = 1 / 500
+    shown = Shown(onset=1.0, frames=100, dropped=2, period=period)
+    mask = Shown(onset=1.069, frames=100, dropped=0, period=period)
+    assert presentation_record(shown, mask, 1.2)["timing_flag"] is True
+    shown = Shown(onset=1.0, frames=12, dropped=0, period=1 / 60)
+    blank = Shown(onset=1.2003, frames=1, dropped=0, period=1 / 60)
+    mask = Shown(onset=1.217, frames=12, dropped=0, period=1 / 60)
+    record = presentation_record(shown, mask, 1.5, blank=blank)
+    assert record["timing_flag"] is False
+    assert set(record) <= set(PRESENTATION_COLUMNS)

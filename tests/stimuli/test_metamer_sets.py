@@ -84,7 +84,10 @@ def test_trials_outside_the_metamer_set_are_refused_in_one_sentence():
     trials = _trials(["natural/a.jpg", "l3/a.png"])
     with pytest.raises(TrialDataError, match=r"^trials: stimulus 'l3/a\.png' is not in the"):
         join_metamer_set(trials, _manifest())
-    with pytest.raises(TrialDataError, match=r"^metamer_set: its manifest has no column 'model'"):
+    with pytest.raises(
+        TrialDataError,
+        match=r"^metamer_set: column 'model' is missing, so this is not a metamer set",
+    ):
         join_metamer_set(trials, _manifest().drop(columns="model"))
     with pytest.raises(TrialDataError, match=r"^metamer_set: column 'stimulus' is not in the"):
         join_metamer_set(trials.drop(columns="stimulus"), _manifest())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -11,6 +13,7 @@ from psychoalign.models import ModelError, Preprocessing, from_module, load_mode
 from psychoalign.stimuli import StimulusSetError
 from psychoalign.stimuli.images import to_uint8
 from psychoalign.synthesis import Metamer, initial_noise, step_sizes, synthesize_layers
+from psychoalign.synthesis.metamer import _FORMAT as FORMAT
 
 LAYER = "_blocks.1"
 
@@ -120,6 +123,52 @@ def test_loading_a_missing_or_foreign_file_is_refused_in_one_sentence(tmp_path):
     (tmp_path / "other.npz").write_bytes(b"not a zip file")
     with pytest.raises(StimulusSetError, match=r"other\.npz: is not a metamer file"):
         Metamer.load(tmp_path / "other.npz")
+
+
+def _metamer_file(path, **arrays):
+    """A file of Metamer.save's layout (two 4 x 4 images) with ``arrays`` replaced."""
+    info = np.array(json.dumps({"format": FORMAT}))
+    images = np.zeros((2, 4, 4, 3), np.float32)
+    saved = {"images": images, "initial": images, "losses": np.zeros((2, 1)), "info": info}
+    saved |= {"step_sizes": np.ones(1)}
+    np.savez(path, **{name: v for name, v in {**saved, **arrays}.items() if v is not None})
+    return path
+
+
+@pytest.mark.parametrize(
+    ("arrays", "message"),
+    [
+        ({"losses": None}, r"has no array 'losses'; it is not a whole metamer file\.$"),
+        (
+            {"images": np.zeros((2, 4, 4), np.float32)},
+            r"array 'images' has shape \(2, 4, 4\) and type float32, not \(n, height",
+        ),
+        (
+            {"initial": np.zeros((1, 4, 4, 3), np.float32)},
+            r"array 'initial' has shape \(1, 4, 4, 3\), not the shape of the images",
+        ),
+        (
+            {"losses": np.array([{"a": 1}, None], dtype=object)},
+            r"array 'losses' holds pickled Python objects, which psychoalign never loads "
+            r"\(unpickling runs code\)\.$",
+        ),
+        ({"info": np.array("{}")}, r"is not a metamer file written by Metamer\.save\.$"),
+    ],
+    ids=["missing array", "wrong shape", "shapes differ", "object array", "other format"],
+)
+def test_a_broken_metamer_file_is_one_sentence_naming_the_array(tmp_path, arrays, message):
+    path = _metamer_file(tmp_path / "broken.npz", **arrays)
+    with pytest.raises(StimulusSetError, match=message) as refused:
+        Metamer.load(path)
+    assert str(refused.value).startswith(f"{path}: ")
+
+
+def test_a_single_npy_array_is_not_a_metamer_file(tmp_path):
+    path = tmp_path / "one.npz"
+    with path.open("wb") as handle:
+        np.save(handle, np.zeros(3))
+    with pytest.raises(StimulusSetError, match=r"one\.npz: is not a metamer file"):
+        Metamer.load(path)
 
 
 # --- bad input ------------------------------------------------------------------------------

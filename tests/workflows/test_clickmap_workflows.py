@@ -123,7 +123,7 @@ def test_a_bad_click_in_a_file_names_its_observer_session_and_trial(tmp_path, fo
     with pytest.raises(ClickMapError) as error:
         build_clickmaps([path], tmp_path / "maps.npz")
     assert str(error.value) == (
-        "trials: row 2 (observer '07', session 1, trial 3, image 'dog1.png'): column 'clicks' "
+        f"{path}: row 4 (observer '07', session 1, trial 3, image 'dog1.png'): column 'clicks' "
         "has click 1 at row 1, col 300, outside the 224 x 224 image."
     )
     assert not (tmp_path / "maps.npz").exists()

@@ -13,6 +13,7 @@ import typer
 
 from psychoalign import __version__
 from psychoalign.cli import (
+    _common,
     clickmaps,
     compare,
     datasets,
@@ -68,5 +69,13 @@ app.add_typer(datasets.datasets_app, name="datasets")
 
 
 def main() -> None:
-    """Entry point of the ``psychoalign`` console script."""
-    app(prog_name="psychoalign")
+    """Entry point of the ``psychoalign`` console script.
+
+    Ctrl-C before a command has started its work (while modules are imported or options
+    read) has written nothing yet: it says so in one line instead of a traceback.
+    """
+    try:
+        app(prog_name="psychoalign", standalone_mode=True)
+    except KeyboardInterrupt:
+        _common.console.print("interrupted; nothing was written.", markup=False)
+        raise SystemExit(_common.INTERRUPTED) from None

@@ -9,7 +9,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from psychoalign._checks import number_at_least, whole_number
 from psychoalign.cli._common import progress_bar, user_errors
+from psychoalign.cli.models import TrustPickle
+from psychoalign.errors import ClickMapError
 
 __all__: list[str] = []
 
@@ -38,6 +41,10 @@ def clickmaps_build(
 ) -> None:
     """Build human ClickMe maps (point maps, averaged, disc-blurred twice)."""
     with user_errors():
+        # Refused before any file is read, naming the option as typed.
+        whole_number("--min-participants", min_participants, 1, error=ClickMapError)
+        whole_number("--min-clicks", min_clicks, 1, error=ClickMapError)
+        number_at_least("--blur", blur, 0, error=ClickMapError)
         from psychoalign.workflows.clickmaps import build_clickmaps
 
         maps = build_clickmaps(
@@ -74,15 +81,31 @@ def clickmaps_align(
     ),
     n_splits: Annotated[int, typer.Option(help="Split halves for the human ceiling.")] = 50,
     seed: Annotated[int, typer.Option(help="Seed of splits, floor and bootstrap.")] = 0,
+    trust_pickle: TrustPickle = False,
 ) -> None:
     """Align model feature-importance maps with the human maps: tables and figures."""
     model, method = model or ["efficientnet_lite0"], method or ["saliency"]
     with user_errors():
+        from psychoalign.models import IMPORTANCE_METHODS
+
+        unknown = [name for name in method if name not in IMPORTANCE_METHODS]
+        if unknown:
+            raise ClickMapError(
+                f"--method: '{unknown[0]}' is not one of {', '.join(IMPORTANCE_METHODS)}."
+            )
+        whole_number("--n-splits", n_splits, 0, error=ClickMapError)
         from psychoalign.workflows.clickmaps import align_clickmaps
 
         with progress_bar(len(model) * len(method)) as step:
             summary = align_clickmaps(
-                maps, model, out, methods=method, n_splits=n_splits, seed=seed, progress=step
+                maps,
+                model,
+                out,
+                methods=method,
+                n_splits=n_splits,
+                seed=seed,
+                progress=step,
+                trust_pickle=trust_pickle,
             )
     table = Table(title=f"ClickMe alignment ({out})")
     for column in ("model", "method", "images", "ρ", "ceiling", "floor", "score"):

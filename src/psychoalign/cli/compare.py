@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from psychoalign._checks import whole_number
 from psychoalign.cli._common import console, progress_bar, user_errors
 from psychoalign.errors import ParameterError
 from psychoalign.metrics import PRESETS
@@ -68,6 +69,8 @@ def compare(
         # Refused before any file is read, so a typo costs no reading.
         if preset is not None and preset not in PRESETS:
             raise ParameterError(f"--preset: '{preset}' is not one of {', '.join(PRESETS)}.")
+        whole_number("--n-boot", n_boot, 0)
+        whole_number("--n-splits", n_splits, 0)
         from psychoalign.workflows.compare import COMPARE_FILES_STEPS, compare_files
 
         with progress_bar(total=len(COMPARE_FILES_STEPS)) as step:

@@ -9,8 +9,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from psychoalign._checks import whole_number
 from psychoalign.cli._common import USAGE_ERROR, console, source_set, user_errors
-from psychoalign.errors import StimulusSetError
+from psychoalign.cli.models import TrustPickle
+from psychoalign.errors import ParameterError, StimulusSetError
 from psychoalign.stimuli import StimulusSet
 
 __all__: list[str] = []
@@ -42,6 +44,7 @@ def metamers(
     mapping: Annotated[str, typer.Option(help="Decision mapping for validation.")] = (
         "imagenet-16"
     ),
+    trust_pickle: TrustPickle = False,
 ) -> None:
     """Synthesise metamers of natural images at each layer and write a metamer stimulus set.
 
@@ -61,8 +64,15 @@ def metamers(
     with user_errors():
         from psychoalign.workflows.metamers import make_metamer_set
 
+        whole_number("--rounds", rounds, 1, error=ParameterError)
+        if images is not None:
+            whole_number("--images", images, 1, error=ParameterError)
         if steps < rounds:
             raise StimulusSetError(f"--steps: {steps} is fewer than --rounds ({rounds}).")
+        if trust_pickle:
+            from psychoalign.models import load_model
+
+            model = load_model(model, trust_pickle=True)
         made, validation, _ = make_metamer_set(
             source_set(str(stimuli)),
             model,
@@ -104,7 +114,7 @@ def metamers_show(
         from psychoalign.plots.metamers import metamer_grid
         from psychoalign.stimuli import valid_metamers
 
-        metamer_set = StimulusSet.open(folder)
+        metamer_set = _metamer_set(folder, ("stimulus", "model", "valid"))
         target = out or folder.parent / f"{folder.name}-grid"
         metamer_grid(
             metamer_set,
@@ -136,6 +146,8 @@ def metamers_recognisability(
 ) -> None:
     """Recognisability of each model x layer's metamers against natural images: table, figure."""
     with user_errors():
+        whole_number("--n-boot", n_boot, 0, error=ParameterError)
+        _metamer_set(stimuli, ("stimulus", "model"))
         from psychoalign.workflows.metamers import metamer_recognisability_analysis
 
         table = metamer_recognisability_analysis(
@@ -193,3 +205,15 @@ def metamers_published(
             f"{row.partial_eta_squared:.3f}",
         )
     Console().print(shown)
+
+
+def _metamer_set(folder: Path, columns: tuple[str, ...]) -> StimulusSet:
+    """Open a metamer set, refusing a manifest without ``columns`` by its file and column."""
+    opened = StimulusSet.open(folder)
+    missing = [column for column in columns if column not in opened.manifest.columns]
+    if missing:
+        raise StimulusSetError(
+            f"{opened.path / 'manifest.csv'}: column '{missing[0]}' is missing, so this is not "
+            "a metamer set made by 'psychoalign metamers'."
+        )
+    return opened

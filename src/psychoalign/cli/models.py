@@ -1,4 +1,9 @@
-"""``psychoalign evaluate`` and ``psychoalign models``: model observers and the model zoo."""
+"""``psychoalign evaluate`` and ``psychoalign models``: model observers and the model zoo.
+
+Every command that takes a model takes ``--trust-pickle`` (:data:`TrustPickle`): a model
+file made by ``torch.save(model)`` is a pickle, and loading a pickle runs the code it
+holds, so such a file is refused without it.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +14,25 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from psychoalign._checks import whole_number
 from psychoalign.cli._common import saved_set, user_errors
-from psychoalign.errors import StimulusSetError
+from psychoalign.errors import ParameterError, StimulusSetError
 
 __all__: list[str] = []
 
 models_app = typer.Typer(help="The model zoo.", no_args_is_help=True)
+
+#: ``--trust-pickle``, on every command that takes a model.
+TrustPickle = Annotated[
+    bool,
+    typer.Option(
+        "--trust-pickle",
+        help="Load a model file made by torch.save(model): a pickle, which runs any code it "
+        "holds, so only for files you trust (TorchScript and .pt2 files need no trust).",
+    ),
+]
+#: ``--labels``: the output labels of a model file.
+Labels = Annotated[Path | None, typer.Option(help="Output labels of a model file, one per line.")]
 
 
 def evaluate(
@@ -39,8 +57,10 @@ def evaluate(
         ),
     ] = "imagenet-16",
     weights: Annotated[
-        Path | None, typer.Option(help="Local weights file (one --model only).")
+        str | None, typer.Option(help="Local weights file, or 'random' (one --model only).")
     ] = None,
+    labels: Labels = None,
+    trust_pickle: TrustPickle = False,
     batch_size: Annotated[int, typer.Option(help="Images per forward pass.")] = 32,
     size_handling: Annotated[
         str, typer.Option(help="whole (every pixel shown) or resize-crop.")
@@ -58,7 +78,14 @@ def evaluate(
     with user_errors():
         if not stimuli:
             raise StimulusSetError("--stimuli: give at least one stimulus set folder.")
+        whole_number("--batch-size", batch_size, 1, error=ParameterError)
+        from psychoalign.models.observer import SIZE_HANDLING
         from psychoalign.workflows.evaluation import evaluate as evaluate_models
+
+        if size_handling not in SIZE_HANDLING:
+            raise ParameterError(
+                f"--size-handling: '{size_handling}' is not one of {', '.join(SIZE_HANDLING)}."
+            )
 
         sets = [saved_set(path) for path in stimuli]
         units = evaluate_models(
@@ -71,6 +98,8 @@ def evaluate(
             size_handling=size_handling,
             device=device,
             force=force,
+            labels=labels,
+            trust_pickle=trust_pickle,
         )
     table = Table(title=f"Model observers ({out})")
     for column in ("model", "stimulus set", "status", "trials", "accuracy"):
@@ -97,11 +126,16 @@ def models_list() -> None:
 def models_layers(
     name: Annotated[str, typer.Argument(help="Model name.")] = "efficientnet_lite0",
     weights: Annotated[str | None, typer.Option(help="Local weights file, or 'random'.")] = None,
+    labels: Labels = None,
+    trust_pickle: TrustPickle = False,
 ) -> None:
     """List the layer names whose activations can be read (for features and metamers)."""
     with user_errors():
         from psychoalign.models import layer_names, load_model
 
-        names = layer_names(load_model(name, weights=weights, device="cpu"))
+        model = load_model(
+            name, weights=weights, labels=labels, device="cpu", trust_pickle=trust_pickle
+        )
+        names = layer_names(model)
     for layer in names:
         typer.echo(layer)

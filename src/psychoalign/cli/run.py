@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from psychoalign.cli._common import user_errors
+from psychoalign.cli._common import console, user_errors
 from psychoalign.errors import LabError
 
 __all__: list[str] = []
@@ -53,7 +53,10 @@ def run(
     """Run a PsychoPy experiment for one participant and session.
 
     Data are written trial by trial to DATA_DIR/<experiment>/sub-<id>_ses-<n>_<date>.csv
-    with a JSON sidecar; an existing session is never overwritten (use --resume).
+    with a JSON sidecar; an existing session is never overwritten (use --resume), and a
+    session runs in one process at a time. The trial file's path goes to stdout; how many
+    trials were saved, and how many stimulus durations were off by more than a frame, to
+    stderr.
     """
     with user_errors():
         # The lab (PsychoPy) is imported only when an experiment runs.
@@ -75,6 +78,9 @@ def run(
             screenshots=screenshots,
         )
         path = run_experiment(experiment, options)
+        from psychoalign.lab.session import session_summary
+
+        console.print(session_summary(path), markup=False, highlight=False, soft_wrap=True)
     typer.echo(f"{path}")
 
 

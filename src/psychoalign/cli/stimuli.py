@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from psychoalign.cli._common import source_set, user_errors
+from psychoalign.errors import StimulusSetError
 from psychoalign.stimuli import MANIPULATIONS, StimulusSet, contact_sheet, make_stimulus_set
 
 __all__: list[str] = []
@@ -41,6 +42,11 @@ def stimuli_make(
 ) -> None:
     """Make a stimulus set: every source image at every level of one degradation."""
     with user_errors():
+        if manipulation not in MANIPULATIONS:
+            raise StimulusSetError(
+                f"--manipulation: '{manipulation}' is not one of {', '.join(MANIPULATIONS)} "
+                "(psychoalign stimuli manipulations lists them)."
+            )
         labels = None if levels is None else [label.strip() for label in levels.split(",")]
         made = make_stimulus_set(
             source_set(source),

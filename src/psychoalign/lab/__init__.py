@@ -10,7 +10,14 @@ experiment does.
 from __future__ import annotations
 
 from psychoalign.lab.clickme_rules import ClickMeRules, reveal
-from psychoalign.lab.config import PARADIGMS, experiments_dir, load_config, merge_settings
+from psychoalign.lab.config import (
+    DATA_SETTINGS,
+    OPTIONAL_SETTINGS,
+    PARADIGMS,
+    experiments_dir,
+    load_config,
+    merge_settings,
+)
 from psychoalign.lab.context import Lab
 from psychoalign.lab.display import Display, Shown
 from psychoalign.lab.errors import LabError, SessionAborted
@@ -38,17 +45,44 @@ from psychoalign.lab.responses import (
     require_psychtoolbox_keyboard,
 )
 from psychoalign.lab.runner import RunOptions, main, run_experiment
-from psychoalign.lab.session import Session, session_stem
+from psychoalign.lab.session import Session, session_stem, session_summary
 from psychoalign.lab.simulate import SimulatedParticipant, make_participant
-from psychoalign.lab.timing import FRAME_TOLERANCE_MS, frame_table, frames, frames_in_range
+from psychoalign.lab.storage import (
+    ROW_ROOM,
+    SIDECAR_ROOM,
+    SessionLock,
+    folder_problem,
+    rewrite_in_place,
+    room_problem,
+)
+from psychoalign.lab.timing import (
+    CLUSTERED_FRACTION,
+    FRAME_TOLERANCE_MS,
+    MAX_REFRESH_HZ,
+    PAUSE_DELAY_RATIO,
+    FlipTiming,
+    flip_timing,
+    frame_table,
+    frames,
+    frames_in_range,
+    off_by_more_than_a_frame,
+)
 
 __all__ = [
+    "CLUSTERED_FRACTION",
+    "DATA_SETTINGS",
     "FRAME_TOLERANCE_MS",
+    "MAX_REFRESH_HZ",
+    "OPTIONAL_SETTINGS",
     "PARADIGMS",
+    "PAUSE_DELAY_RATIO",
     "PRESENTATION_COLUMNS",
+    "ROW_ROOM",
+    "SIDECAR_ROOM",
     "Answer",
     "ClickMeRules",
     "Display",
+    "FlipTiming",
     "IconScreen",
     "Lab",
     "LabError",
@@ -58,6 +92,7 @@ __all__ = [
     "RunOptions",
     "Session",
     "SessionAborted",
+    "SessionLock",
     "SessionPlan",
     "Shown",
     "SimulatedParticipant",
@@ -65,6 +100,8 @@ __all__ = [
     "default_stimuli",
     "empty_state",
     "experiments_dir",
+    "flip_timing",
+    "folder_problem",
     "frame_table",
     "frames",
     "frames_in_range",
@@ -74,12 +111,16 @@ __all__ = [
     "main",
     "make_participant",
     "merge_settings",
+    "off_by_more_than_a_frame",
     "plan_session",
     "planned_trial",
     "presentation_record",
     "require_psychtoolbox_keyboard",
     "reveal",
+    "rewrite_in_place",
+    "room_problem",
     "run_experiment",
     "session_stem",
+    "session_summary",
     "trial_columns",
 ]

@@ -72,6 +72,21 @@ class Lab:
     seen: np.ndarray | None = None
     _images: dict[str, ImageStim] = field(default_factory=dict)
     _icons: IconScreen | None = None
+    # The first practice trial (key True) and the first other trial (False) of this run,
+    # by stimulus and seed: each opens a block wherever the plan's blocks start.
+    _firsts: dict[bool, tuple[Any, Any]] = field(default_factory=dict)
+
+    def opens_block(self, trial: Mapping[str, Any]) -> bool:
+        """Whether ``trial`` gets what starts a block (noise_degraded's fixation).
+
+        True for a trial planned first in its block (``first_in_block``) and for the first
+        practice trial and the first other trial presented in this run: a resumed session
+        starts mid-block, and its first trial is presented like the first of a block
+        (again if Esc interrupted it and the session went on).
+        """
+        key = (trial.get("stimulus"), trial.get("seed"))
+        first = self._firsts.setdefault(trial.get("trial_type") == "practice", key)
+        return bool(trial.get("first_in_block")) or first == key
 
     @property
     def win(self) -> Window:

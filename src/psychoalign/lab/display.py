@@ -5,6 +5,7 @@ Imported only when an experiment runs: it imports PsychoPy.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,18 +14,23 @@ from typing import Any
 import numpy as np
 
 from psychoalign.lab.errors import LabError
+from psychoalign.lab.timing import FlipTiming, flip_timing
 
 __all__ = ["Display", "Shown"]
 
 
 @dataclass(frozen=True)
 class Shown:
-    """What one presentation did: first flip time, frames flipped, frames dropped, its pixels."""
+    """What one presentation did: first flip time, frames flipped, frames dropped, its pixels.
+
+    ``period`` is the refresh period the frames were counted in, in seconds.
+    """
 
     onset: float
     frames: int
     dropped: int
     pixels: np.ndarray | None = None
+    period: float = math.nan
 
 
 class Display:
@@ -51,6 +57,11 @@ class Display:
         size: tuple[int, int] = (1024, 768),
         refresh_hz: float | None = None,
     ):
+        if refresh_hz is not None and not (math.isfinite(refresh_hz) and refresh_hz > 0):
+            raise LabError(
+                f"--refresh-rate: {refresh_hz:g} is not a refresh rate; give the display's rate "
+                "in Hz (such as 60), or leave the option out to measure it."
+            )
         from psychopy import logging, visual
 
         logging.console.setLevel(logging.ERROR)
@@ -66,29 +77,41 @@ class Display:
             checkTiming=False,
         )
         self.win.mouseVisible = False
-        measured = self.win.getActualFrameRate(
-            nIdentical=10, nMaxFrames=120, nWarmUpFrames=10, threshold=1
-        )
-        self.measured_hz = float(measured) if measured else None
-        if refresh_hz is None and self.measured_hz is None:
+        try:
+            self.flips = self._measure_flips()
+            self.refresh_hz = _refresh_rate(self.flips, refresh_hz)
+        except LabError:
             self.win.close()
-            raise LabError(
-                "the refresh rate could not be measured (no stable frame timing); pass "
-                "--refresh-rate."
-            )
-        self.refresh_hz = float(refresh_hz or self.measured_hz)
+            raise
+        self.measured_hz = self.flips.rate_hz
         self.declared = refresh_hz is not None
         self.period = 1.0 / self.refresh_hz
-        # Flips faster than the declared rate mean no vertical sync (a virtual display):
-        # each flip is then held back to the declared rate, so that durations in time
-        # (response deadlines, simulated reaction times) keep their relation to frames.
-        self.paced = self.declared and (
-            self.measured_hz is None or self.measured_hz > 1.25 * self.refresh_hz
-        )
+        # Without vertical sync (a virtual display) a declared rate is kept in software:
+        # each flip is held back to it, so that durations in time (response deadlines,
+        # simulated reaction times) keep their relation to frames.
+        self.paced = not self.flips.vsync
         self._last_flip: float | None = None
         self._due: float | None = None
         self.screenshot_dir: Path | None = None
         self._screenshots_taken: set[str] = set()
+
+    def _measure_flips(self, *, warm_up: int = 10, n: int = 60, n_paused: int = 20) -> FlipTiming:
+        """Flip intervals back to back and after a pause of half their median, judged."""
+        for _ in range(warm_up):  # the first flips of a window are slow
+            self.win.flip()
+        times = [self.win.flip() for _ in range(n + 1)]
+        intervals = np.diff(times)
+        pause = float(np.median(intervals)) / 2
+        paused, last = [], self.win.flip()
+        for _ in range(n_paused):
+            # Waited out on the clock: a sleep can overshoot by more than half a frame.
+            until = time.perf_counter() + pause
+            while time.perf_counter() < until:
+                pass
+            flipped = self.win.flip()
+            paused.append(flipped - last)
+            last = flipped
+        return flip_timing(intervals, paused)
 
     @property
     def last_flip(self) -> float:
@@ -100,7 +123,9 @@ class Display:
         return {
             "refresh_hz": self.refresh_hz,
             "refresh_declared": self.declared,
-            "refresh_measured_hz": self.measured_hz,
+            "refresh_measured_hz": round(self.measured_hz, 3),
+            "vsync": self.flips.vsync,
+            "flip_intervals": self.flips.summary(),
             "size_px": [int(v) for v in self.win.size],
             "fullscreen": bool(self.win._isFullScr),
             "window_position_px": list(self.window_position()),
@@ -131,10 +156,12 @@ class Display:
                 self._save(screenshot, pixels)
             times.append(self._flip())
         if not times:
-            return Shown(onset=float("nan"), frames=0, dropped=0)
+            return Shown(onset=float("nan"), frames=0, dropped=0, period=self.period)
         intervals = np.diff([*previous, *times])
         dropped = int((intervals > 1.5 * self.period).sum())
-        return Shown(onset=times[0], frames=len(times), dropped=dropped, pixels=pixels)
+        return Shown(
+            onset=times[0], frames=len(times), dropped=dropped, pixels=pixels, period=self.period
+        )
 
     def flip(self, stimuli: list[Any] = (), *, screenshot: str | None = None) -> float:
         """One frame of ``stimuli`` (used while waiting for a response)."""
@@ -197,3 +224,30 @@ class Display:
     def close(self) -> None:
         """Close the window."""
         self.win.close()
+
+
+def _refresh_rate(flips: FlipTiming, declared: float | None) -> float:
+    """The rate frames are counted at: the declared one, else the measured one with vsync.
+
+    Raises
+    ------
+    LabError
+        Nothing is declared and the flips keep to no vertical sync, or a rate is declared
+        that a display in vertical sync does not have (more than 10 % off).
+    """
+    if declared is None:
+        if not flips.vsync:
+            raise LabError(
+                "--refresh-rate: the display seems to lack vertical sync, so frames cannot "
+                f"time the stimuli: {flips.without_vsync()}; turn vertical sync on, or pass "
+                "--refresh-rate with the rate to pace the flips to in software (60 to pilot on "
+                "a virtual display)."
+            )
+        return flips.rate_hz
+    if flips.vsync and abs(declared / flips.rate_hz - 1) > 0.1:
+        raise LabError(
+            f"--refresh-rate: {declared:g} Hz is not the rate of this display, which flips in "
+            f"vertical sync at {flips.rate_hz:.1f} Hz; declare that rate or leave the option "
+            "out."
+        )
+    return float(declared)

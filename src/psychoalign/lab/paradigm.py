@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 import numpy as np
 
 from psychoalign.lab.errors import LabError
+from psychoalign.lab.timing import off_by_more_than_a_frame
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -35,9 +36,13 @@ __all__ = [
     "presentation_record",
 ]
 
-#: Columns every lab trial file has after the trial-table schema.
+#: Columns every lab trial file has after the trial-table schema. ``run`` is 1 for the
+#: trials of a session's first run and one more after each ``--resume``; ``timing_flag``
+#: marks a stimulus whose measured duration is more than a frame off its frames (see
+#: :func:`presentation_record`).
 PRESENTATION_COLUMNS = [
     "paradigm",
+    "run",
     "block",
     "trial_type",
     "simulated",
@@ -51,6 +56,7 @@ PRESENTATION_COLUMNS = [
     "mask_onset_s",
     "response_onset_s",
     "stimulus_duration_s",
+    "timing_flag",
     "response_raw",
     "seed",
 ]
@@ -249,15 +255,21 @@ def presentation_record(
     -------
     dict
         ``fixation_frames, stim_frames, isi_frames, mask_frames, dropped_frames, onset_s,
-        mask_onset_s, response_onset_s, stimulus_duration_s``.
+        mask_onset_s, response_onset_s, stimulus_duration_s, timing_flag``.
 
     Notes
     -----
     The stimulus duration is measured from flip to flip: from the stimulus onset to the
     onset of what replaced it (the blank if it had frames, else the mask).
+    ``timing_flag`` is True when that duration is more than one refresh period away from
+    ``stim_frames`` periods, :math:`|d - n T| > T`
+    (:func:`~psychoalign.lab.timing.off_by_more_than_a_frame`): the image was not on the
+    screen for the frames the file says, e.g. a dropped frame held it one frame too long
+    and another flip came late, or flips did not wait for the display.
     """
     replaced_by = blank if blank is not None and blank.frames else mask
     shown_parts = [part for part in (fixation, shown, blank, mask) if part is not None]
+    duration = replaced_by.onset - shown.onset
     return {
         "fixation_frames": fixation.frames if fixation is not None else 0,
         "stim_frames": shown.frames,
@@ -267,5 +279,6 @@ def presentation_record(
         "onset_s": shown.onset,
         "mask_onset_s": mask.onset,
         "response_onset_s": response_onset,
-        "stimulus_duration_s": replaced_by.onset - shown.onset,
+        "stimulus_duration_s": duration,
+        "timing_flag": off_by_more_than_a_frame(shown.frames, duration, shown.period),
     }

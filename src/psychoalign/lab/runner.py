@@ -10,7 +10,10 @@ it:
 2. write the sidecar (configuration, trial plan, seed, versions, screen, set checksum);
 3. instructions, practice (saved to ``*_practice.csv``), then the trials, each appended
    and fsynced before the next, with breaks; Esc asks to confirm and keeps every
-   completed trial; ``--resume`` continues the plan where the file ends.
+   completed trial; ``--resume`` continues the plan where the file ends (with the
+   practice again from its start when it was not finished), the ``run`` column counting
+   the resumes. No trial is presented unless its row can be saved: a storage fault
+   stops the session before the next trial, and the sidecar says why.
 
 Loading the paradigm and planning the session are in :mod:`psychoalign.lab.loading`.
 Importing this module does not import PsychoPy; running an experiment does.
@@ -28,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from psychoalign._deprecated import moved
+from psychoalign.errors import OutputError
 from psychoalign.lab.config import load_config
 from psychoalign.lab.context import Lab
 from psychoalign.lab.display import Display
@@ -87,26 +91,41 @@ def run_experiment(paradigm: str, options: RunOptions) -> Path:
     Raises
     ------
     LabError
-        Anything that would make the session invalid, found before the first trial.
+        Anything that would make the session invalid, found before the first trial: an
+        existing session without ``--resume`` (however far it got), or the same session
+        running in another process.
+    OutputError
+        A file of the session could not be written: the session stopped before the next
+        trial, every trial presented before is on disk and the sidecar says why.
     """
     planned, session = _prepare(paradigm, options)
+    with session:  # the session's lock is held until it ends
+        return _run_session(planned, session, options)
+
+
+def _run_session(planned: SessionPlan, session: Session, options: RunOptions) -> Path:
+    """Open the window; the opening pages, practice and trials; the sidecar says how it ended."""
     # A model observer loads torch before PsychoPy creates its OpenGL context: the two
     # bring different LLVM builds, and the other order crashes in the import of triton.
     participant = _simulated_participant(options.simulate, planned)
     task_model = _task_model(planned.config)
     lab = _open_lab(planned, options, participant, task_model)
-    completed = session.completed() if options.resume else None
-    done = len(completed) if completed is not None else 0
-    lab.state = planned.module.initial_state(completed)  # e.g. the running score so far
-    last = (
-        len(planned.trials) if options.trials is None else min(len(planned.trials), options.trials)
-    )
-    _record_start(session, planned, options, lab, done)
-    columns = trial_columns(planned.module)
-    base = _row_base(planned, options, lab.display.refresh_hz)
     try:
-        if not options.resume:
-            _introduce(lab, planned, session, base, columns)
+        completed = session.completed() if options.resume else None
+        done = len(completed) if completed is not None else 0
+        lab.state = planned.module.initial_state(completed)  # e.g. the running score so far
+        last = (
+            len(planned.trials)
+            if options.trials is None
+            else min(len(planned.trials), options.trials)
+        )
+        practice = _practice_on_resume(session, planned, done) if options.resume else "new"
+        _record_start(session, planned, options, lab, done, practice)
+        columns = trial_columns(planned.module)
+        run = len(session.record.get("resumed", [])) + 1
+        base = _row_base(planned, options, lab.display.refresh_hz, run)
+        if done < last:  # else only the goodbye page is left
+            _opening(lab, planned, session, base, columns, practice, done)
         _run_trials(lab, planned, session, base, columns, range(done, last))
         status = (
             "completed" if last == len(planned.trials) else f"stopped after trial {last} (--trials)"
@@ -114,15 +133,32 @@ def run_experiment(paradigm: str, options: RunOptions) -> Path:
         lab.page(planned.config.get("goodbye", "Thank you! Press space to finish."), "goodbye")
     except SessionAborted:
         status = "aborted with Esc"
+    except OutputError as error:  # every trial presented is on disk: say why it stopped
+        problem = session.finish(f"stopped: {error}") if session.sidecar_path.is_file() else None
+        if problem:
+            raise OutputError(f"{str(error).rstrip('.')}, and {problem}.") from None
+        raise
     except BaseException as error:  # every completed trial is on disk already; say why it ended
-        session.save_record(
-            status=f"crashed: {type(error).__name__}: {error}", n_trials=len(session.completed())
-        )
+        session.finish(f"crashed: {type(error).__name__}: {error}")
         raise
     finally:
         lab.display.close()
-    session.save_record(status=status, n_trials=len(session.completed()))
+    problem = session.finish(status)
+    if problem:
+        raise OutputError(f"{problem}; every trial is saved in {session.path}.")
     return session.path
+
+
+def _practice_on_resume(session: Session, planned: SessionPlan, done: int) -> str:
+    """What a resumed session does with its practice: ``restarted``, ``skipped`` or ``none``.
+
+    The practice starts again from its first trial unless it was finished (or the trials
+    had begun): a participant interrupted in the practice has not finished practising.
+    """
+    if not planned.practice:
+        return "none"
+    practised = len(session.completed(session.practice_path))
+    return "skipped" if done or practised >= len(planned.practice) else "restarted"
 
 
 def _prepare(paradigm: str, options: RunOptions) -> tuple[SessionPlan, Session]:
@@ -136,15 +172,19 @@ def _prepare(paradigm: str, options: RunOptions) -> tuple[SessionPlan, Session]:
     session = Session(
         options.data_dir, paradigm, options.participant, options.session, resume=options.resume
     )
-    planned = plan_session(
-        paradigm,
-        module,
-        config,
-        stimuli,
-        participant=options.participant,
-        session=options.session,
-        recorded=session.record if options.resume else None,
-    )
+    try:
+        planned = plan_session(
+            paradigm,
+            module,
+            config,
+            stimuli,
+            participant=options.participant,
+            session=options.session,
+            recorded=session.record if options.resume else None,
+        )
+    except BaseException:
+        session.close()
+        raise
     return planned, session
 
 
@@ -211,13 +251,29 @@ def _open_lab(
 
 
 def _record_start(
-    session: Session, planned: SessionPlan, options: RunOptions, lab: Lab, done: int
+    session: Session,
+    planned: SessionPlan,
+    options: RunOptions,
+    lab: Lab,
+    done: int,
+    practice: str,
 ) -> None:
-    """Write the sidecar of a new session (everything it is made of), or note a resume."""
+    """Write the sidecar of a new session (everything it is made of), or note a resume.
+
+    A resume is noted as ``{at_trial, practice, run, screen}``: the first trial of this
+    run, what became of the practice (``restarted``, ``skipped``, ``none``), the run's
+    number in the ``run`` column of the trial file, and the display as measured this run.
+    """
     if options.resume:
-        session.save_record(
-            status="running", resumed=[*session.record.get("resumed", []), {"at_trial": done + 1}]
-        )
+        resumed = session.record.get("resumed", [])
+        # Each run opens the window and measures the display anew.
+        entry = {
+            "at_trial": done + 1,
+            "practice": practice,
+            "run": len(resumed) + 2,
+            "screen": lab.display.describe(),
+        }
+        session.save_record(status="running", resumed=[*resumed, entry])
         return
     from psychopy import __version__ as psychopy_version
 
@@ -248,9 +304,12 @@ def _record_start(
     )
 
 
-def _row_base(planned: SessionPlan, options: RunOptions, refresh_hz: float) -> dict[str, Any]:
-    """The columns every row of the session shares."""
+def _row_base(
+    planned: SessionPlan, options: RunOptions, refresh_hz: float, run: int
+) -> dict[str, Any]:
+    """The columns every row of this run of the session shares (``run``: 1, then one per resume)."""
     return {
+        "run": run,
         "experiment": planned.stimuli.name,
         "observer": f"sub-{options.participant}",
         "observer_kind": "model" if options.simulate else "human",
@@ -281,15 +340,43 @@ def _introduce(
     """The instructions, then the practice trials (to ``*_practice.csv``) and their end page."""
     lab.page(_instructions(planned.config), "instructions")
     for number, trial in enumerate(planned.practice, start=1):
+        session.ready(f"practice trial {number}", practice=True)
         row = {**base, "experiment": f"{planned.stimuli.name}-practice", "trial": number, **trial}
         session.append({**row, **_run_trial(lab, planned.module, trial)}, columns, practice=True)
     if planned.practice:
-        lab.page(
-            planned.config.get(
-                "after_practice", "Practice is over. Press space to start the experiment."
-            ),
-            "after_practice",
-        )
+        _after_practice(lab, planned.config)
+
+
+def _break_text(config: Mapping[str, Any]) -> str:
+    return config.get("break_text", "Take a short break. Press space to continue.")
+
+
+def _after_practice(lab: Lab, config: Mapping[str, Any]) -> None:
+    text = config.get("after_practice", "Practice is over. Press space to start the experiment.")
+    lab.page(text, "after_practice")
+
+
+def _opening(
+    lab: Lab,
+    planned: SessionPlan,
+    session: Session,
+    base: Mapping[str, Any],
+    columns: list[str],
+    practice: str,
+    done: int,
+) -> None:
+    """What comes before this run's first trial (``done`` trials of the session are saved).
+
+    A new session, or one resumed before its trials began and with its practice not
+    finished: the instructions and the practice. Resumed after a finished practice: its
+    end page. Resumed during the trials: a page to continue (the break text).
+    """
+    if practice in ("new", "restarted") or (practice == "none" and not done):
+        _introduce(lab, planned, session, base, columns)
+    elif not done:
+        _after_practice(lab, planned.config)
+    else:
+        lab.page(_break_text(planned.config), "resume")
 
 
 def _run_trials(
@@ -305,13 +392,11 @@ def _run_trials(
     last = positions.stop
     for position in positions:
         trial = planned.trials[position]
+        session.ready(f"trial {position + 1}")
         row = _run_trial(lab, planned.module, trial, on_restart=_log_restart(session, position + 1))
         session.append({**base, "trial": position + 1, **trial, **row}, columns)
         if every and (position + 1) % every == 0 and position + 1 < last:
-            lab.page(
-                planned.config.get("break_text", "Take a short break. Press space to continue."),
-                "break",
-            )
+            lab.page(_break_text(planned.config), "break")
 
 
 def _log_restart(session: Session, trial: int) -> Callable[[], None]:

@@ -63,6 +63,9 @@ class ModelObserver:
     name
         Observer name in trial tables (default: the model's name, plus the mapping's when
         it is not ``imagenet-16``).
+    trust_pickle
+        Let a model name that is a pickled model file load (a pickle runs code when it
+        is read); see :func:`~psychoalign.models.zoo.load_model`.
 
     Examples
     --------
@@ -82,13 +85,14 @@ class ModelObserver:
         size_handling: str = "whole",
         device: str | torch.device | None = None,
         name: str | None = None,
+        trust_pickle: bool = False,
     ):
         if size_handling not in SIZE_HANDLING:
             raise ModelError(
                 f"size_handling: '{size_handling}' is not one of {', '.join(SIZE_HANDLING)}."
             )
         whole_number("batch_size", batch_size, 1, error=ModelError)
-        self.model = resolve_model(model, device)
+        self.model = resolve_model(model, device, trust_pickle=trust_pickle)
         self.mapping = get_mapping(mapping, self.model.labels)
         self.batch_size = batch_size
         self.size_handling = size_handling

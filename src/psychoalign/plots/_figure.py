@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from psychoalign._io import atomic_file, write_text_atomic
 from psychoalign.errors import TrialDataError
 from psychoalign.trials import level_values
 
@@ -25,6 +26,8 @@ HUMANS = "humans"
 COLUMN_WIDTH = 3.5  # inches: one journal column
 PAGE_WIDTH = 7.2  # inches: two columns
 FORMATS = ("png", "pdf", "svg")
+#: The metadata that would put the time of writing into a file, left out per format.
+_NO_DATES: dict[str, dict[str, None]] = {"pdf": {"CreationDate": None}, "svg": {"Date": None}}
 
 STYLE = {
     "font.size": 7,
@@ -143,11 +146,12 @@ def save_figure(
     """
     stem = Path(out)
     stem = stem.with_suffix("") if stem.suffix in (".png", ".pdf", ".svg", ".csv") else stem
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    with mpl.rc_context(STYLE):
+    # A fixed hash salt and no dates: the same figure is the same bytes on every run.
+    with mpl.rc_context({**STYLE, "svg.hashsalt": stem.name}):
         for kind in FORMATS:
-            figure.savefig(stem.with_name(f"{stem.name}.{kind}"), format=kind)
-    table.to_csv(stem.with_name(f"{stem.name}.csv"), index=False)
+            with atomic_file(stem.with_name(f"{stem.name}.{kind}"), "wb") as handle:
+                figure.savefig(handle, format=kind, metadata=_NO_DATES.get(kind))
+    write_text_atomic(stem.with_name(f"{stem.name}.csv"), table.to_csv(index=False))
     width, height = figure.get_size_inches()
     sidecar = {
         "title": title,
@@ -157,7 +161,7 @@ def save_figure(
         "columns": list(table.columns),
         **dict(record or {}),
     }
-    stem.with_name(f"{stem.name}.json").write_text(
-        json.dumps(sidecar, indent=2, default=str) + "\n"
+    write_text_atomic(
+        stem.with_name(f"{stem.name}.json"), json.dumps(sidecar, indent=2, default=str) + "\n"
     )
     return table

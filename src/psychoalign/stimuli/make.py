@@ -83,6 +83,7 @@ def make_stimulus_set(
     method = get_manipulation(manipulation)
     labels = list(method.default_levels if levels is None else levels)
     _check_levels(labels)
+    SetWriter.check_target(out, overwrite=overwrite)  # before any image is read
     values = [method.level(label) for label in labels]
     if len(source.conditions) != 1:
         raise StimulusSetError(

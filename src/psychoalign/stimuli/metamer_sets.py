@@ -26,7 +26,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pandas as pd
@@ -169,9 +169,11 @@ def join_metamer_set(
     require_columns(trials, ["stimulus"], "metamer_set")
     missing = [column for column in ("stimulus", "model") if column not in manifest.columns]
     if missing:
+        folder = getattr(metamer_set, "path", None)
+        where = f"{Path(folder) / 'manifest.csv'}" if folder is not None else "metamer_set"
         raise TrialDataError(
-            f"metamer_set: its manifest has no column '{missing[0]}'; is it a metamer set "
-            "made by psychoalign metamers?"
+            f"{where}: column '{missing[0]}' is missing, so this is not a metamer set made "
+            "by 'psychoalign metamers'."
         )
     rows = manifest.set_index("stimulus")
     unknown = sorted(set(trials["stimulus"]) - set(rows.index))

@@ -27,7 +27,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from psychoalign._io import bytes_sha256, file_sha256, staging_folder, swap_folder
+from psychoalign._io import (
+    bytes_sha256,
+    check_output_folder,
+    file_sha256,
+    remove_stale_temporaries,
+    staging_folder,
+    swap_folder,
+)
+from psychoalign.errors import OutputError
 from psychoalign.stimuli.images import StimulusSetError, read_image
 
 __all__ = ["IMAGE_SUFFIXES", "MANIFEST_COLUMNS", "SetWriter", "StimulusSet", "derived_stimulus"]
@@ -148,8 +156,9 @@ class StimulusSet:
         try:
             manifest = pd.read_csv(manifest_path, dtype=str, keep_default_na=False)
         except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as error:
-            reason = str(error).strip().splitlines()[-1]
-            raise StimulusSetError(f"{manifest_path}: cannot be read ({reason}).") from None
+            # pandas prefixes "Error tokenizing data. C error: "; the rest says where.
+            reason = str(error).strip().splitlines()[-1].split("C error: ")[-1]
+            raise StimulusSetError(f"{manifest_path}: cannot be read as CSV ({reason}).") from None
         _check_manifest(manifest, str(manifest_path))
         info_path = root / INFO_FILE
         info: dict[str, Any] = {}
@@ -500,12 +509,16 @@ class SetWriter:
     def check_target(target: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
         """Refuse an existing ``target`` unless ``overwrite``; call it early before long work."""
         target = Path(target)
+        if target.exists() and not target.is_dir():
+            raise OutputError(f"{target}: is a file; give a folder for the stimulus set.")
+        remove_stale_temporaries(target)  # those of a killed run, even when refused now
         if target.exists() and not overwrite:
             raise StimulusSetError(
                 f"{target}: already exists; choose another output folder or overwrite it "
                 "explicitly."
             )
-        return target
+        # A folder that cannot be written is refused now, not after the work.
+        return check_output_folder(target)
 
     def __enter__(self) -> SetWriter:
         return self

@@ -1,13 +1,15 @@
-"""Checks of the inputs of synthesis and validation: the model and the images."""
+"""Checks of the inputs of synthesis and validation: the model, the images, metamer files."""
 
 from __future__ import annotations
 
+import zipfile
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from psychoalign.errors import StimulusSetError
+from psychoalign.errors import MissingFileError, StimulusSetError
 from psychoalign.models.observer import ModelObserver
 from psychoalign.models.zoo import VisionModel
 
@@ -51,3 +53,53 @@ def _to_tensor(images: np.ndarray, device: torch.device) -> torch.Tensor:
 
 def _to_numpy(batch: torch.Tensor) -> np.ndarray:
     return np.ascontiguousarray(batch.detach().permute(0, 2, 3, 1).cpu().numpy())
+
+
+def _read_metamer_arrays(path: Path) -> dict[str, np.ndarray]:
+    """Every array of an ``.npz`` file, never unpickling (``allow_pickle=False``)."""
+    if not path.is_file():
+        raise MissingFileError(f"{path}: file not found.")
+    not_ours = f"{path}: is not a metamer file written by Metamer.save."
+    try:
+        data = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile):  # not numpy, or a pickle
+        raise StimulusSetError(not_ours) from None
+    if not isinstance(data, np.lib.npyio.NpzFile):  # a single .npy array
+        raise StimulusSetError(not_ours)
+    arrays, pickled = {}, None
+    with data:
+        for key in data.files:
+            try:
+                arrays[key] = data[key]
+            except ValueError:  # numpy refuses object arrays without allow_pickle
+                pickled = key
+                break
+            except (OSError, zipfile.BadZipFile):
+                raise StimulusSetError(not_ours) from None
+    if pickled is not None:
+        raise StimulusSetError(
+            f"{path}: array '{pickled}' holds pickled Python objects, which psychoalign "
+            "never loads (unpickling runs code)."
+        )
+    return arrays
+
+
+def _check_metamer_arrays(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Refuse a metamer file whose arrays are missing or of the wrong shape, naming one."""
+    for name in ("images", "initial", "losses", "step_sizes"):
+        if name not in arrays:
+            raise StimulusSetError(
+                f"{path}: has no array '{name}'; it is not a whole metamer file."
+            )
+    images = arrays["images"]
+    if images.ndim != 4 or images.shape[-1] != 3 or images.dtype.kind != "f":
+        raise StimulusSetError(
+            f"{path}: array 'images' has shape {images.shape} and type {images.dtype}, not "
+            "(n, height, width, 3) floats."
+        )
+    for name in ("initial", "metamers"):
+        if name in arrays and arrays[name].shape != images.shape:
+            raise StimulusSetError(
+                f"{path}: array '{name}' has shape {arrays[name].shape}, not the shape of "
+                f"the images {images.shape}."
+            )

@@ -26,7 +26,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -37,14 +36,16 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from psychoalign._checks import positive_number, whole_number
 from psychoalign._io import atomic_file
-from psychoalign.errors import MissingFileError, ModelError, StimulusSetError
+from psychoalign.errors import ModelError, StimulusSetError
 from psychoalign.models.features import check_layers, feature_extractor
 from psychoalign.models.folding import fold_batch_norms
 from psychoalign.models.zoo import VisionModel, load_model, resolve_model
 from psychoalign.stimuli.metamer_sets import distinct_layers
 from psychoalign.synthesis._inputs import (
     _check_images,
+    _check_metamer_arrays,
     _presenter,
+    _read_metamer_arrays,
     _to_numpy,
     _to_tensor,
 )
@@ -510,16 +511,14 @@ class Metamer:
             Images, noise, metamers, losses, step sizes and settings exactly as saved.
         """
         path = Path(path)
+        arrays = _read_metamer_arrays(path)
         try:
-            with np.load(path, allow_pickle=False) as data:
-                arrays = {key: data[key] for key in data.files}
             info = json.loads(str(arrays.pop("info")))
-        except FileNotFoundError:
-            raise MissingFileError(f"{path}: file not found.") from None
-        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
-            raise StimulusSetError(f"{path}: is not a metamer file ({error}).") from None
-        if info.get("format") != _FORMAT:
+        except (KeyError, ValueError):
+            info = None
+        if not isinstance(info, dict) or info.get("format") != _FORMAT:
             raise StimulusSetError(f"{path}: is not a metamer file written by Metamer.save.")
+        _check_metamer_arrays(path, arrays)
         metamer = cls.__new__(cls)
         metamer._model = None
         metamer._device = None if device is None else torch.device(device)

@@ -18,7 +18,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from psychoalign._io import atomic_file, write_text_atomic
+from psychoalign._io import (
+    check_output_file,
+    check_output_folder,
+    staged_outputs,
+    write_text_atomic,
+)
 from psychoalign.errors import ClickMapError, MissingFileError, PsychoalignError, TrialDataError
 from psychoalign.metrics.clickmaps import (
     ClickMaps,
@@ -80,8 +85,9 @@ def build_clickmaps(
         set, the stimulus set does not verify, or a click or parameter is refused
         (:class:`~psychoalign.errors.ClickMapError`, naming the row or parameter).
     """
+    out = check_output_file(Path(out).with_suffix(".npz"), "maps.npz")
     files = find_trial_files(trials)
-    table = read_trials(files)
+    table = read_trials(files, keep_location=True)  # click messages name file and row
     if "clicks" not in table.columns:
         raise TrialDataError(
             f"{files[0] if files else trials}: has no 'clicks' column; is it a clickme session?"
@@ -94,8 +100,6 @@ def build_clickmaps(
         min_clicks=min_clicks,
         blur_diameter=blur_diameter,
     )
-    out = Path(out).with_suffix(".npz")
-    maps.save(out)
     stimulus_of = table.drop_duplicates("image").set_index("image")["stimulus"]
     record = {
         # absolute: 'clickmaps align' reopens the set from wherever it is run
@@ -111,7 +115,9 @@ def build_clickmaps(
         ),
     }
     text = json.dumps(record, indent=2, default=str) + "\n"
+    # The sidecar first: a maps file on view always has its sidecar, even after a kill.
     write_text_atomic(out.with_suffix(_SIDECAR_SUFFIX), text)
+    maps.save(out)
     return maps
 
 
@@ -173,6 +179,7 @@ def align_clickmaps(
     seed: int = 0,
     images_in_figure: int = 6,
     progress: Callable[[str], None] | None = None,
+    trust_pickle: bool = False,
 ) -> pd.DataFrame:
     """Align every model x method's feature-importance maps with the human maps.
 
@@ -200,6 +207,9 @@ def align_clickmaps(
         Images shown in ``clickmap_grid``.
     progress
         Called with ``"<model> <method>"`` before each is computed.
+    trust_pickle
+        Let model files made by ``torch.save(model)`` load (see
+        :func:`psychoalign.models.load_model`).
 
     Returns
     -------
@@ -217,15 +227,15 @@ def align_clickmaps(
     for name, values in (("models", models), ("methods", methods)):
         if isinstance(values, str) or not values:
             raise ClickMapError(f"{name}: {values!r} must be a non-empty list of names.")
+    out = check_output_folder(out)  # before any map is computed
     maps_path = Path(maps).with_suffix(".npz")
     human = ClickMaps.load(maps_path)
     sidecar = _maps_sidecar(maps_path)
     images = _stimuli_of(maps_path, sidecar)
     per_image_table, model_maps = _align_models(
-        human, images, models, methods, mapping, n_splits, seed, progress
+        human, images, models, methods, mapping, n_splits, seed, progress, trust_pickle
     )
     summary = alignment_summary(per_image_table.drop(columns="label"), seed=seed)
-    out = Path(out)
     record = {
         "human_maps": str(maps_path),
         "stimulus_set": sidecar["stimulus_set"],
@@ -241,29 +251,30 @@ def align_clickmaps(
             packages=("torch", "torchvision", "captum"),
         ),
     }
-    write_outputs(
-        {"clickmap_alignment": per_image_table, "clickmap_summary": summary},
-        out,
-        record,
-        descriptions=_DESCRIPTIONS,
-    )
-    with atomic_file(out / "model_maps.npz", "wb") as handle:
+    # Tables, maps and figures are staged and moved in together: none is ever half there.
+    with staged_outputs(out) as staging:
+        write_outputs(
+            {"clickmap_alignment": per_image_table, "clickmap_summary": summary},
+            staging,
+            record,
+            descriptions=_DESCRIPTIONS,
+        )
         np.savez_compressed(
-            handle,
+            staging / "model_maps.npz",
             labels=np.array(list(model_maps)),
             **{f"map_{i}": value for i, value in enumerate(model_maps.values())},
         )
-    shown = slice(0, min(images_in_figure, len(images)))
-    clickmap_grid(
-        images[shown],
-        human.images[shown],
-        human.maps[shown],
-        {label: value[shown] for label, value in model_maps.items()},
-        out / "clickmap_grid",
-        per_image=per_image_table,
-        record=record,
-    )
-    clickmap_scores(summary, out / "clickmap_scores", record=record)
+        shown = slice(0, min(images_in_figure, len(images)))
+        clickmap_grid(
+            images[shown],
+            human.images[shown],
+            human.maps[shown],
+            {label: value[shown] for label, value in model_maps.items()},
+            staging / "clickmap_grid",
+            per_image=per_image_table,
+            record=record,
+        )
+        clickmap_scores(summary, staging / "clickmap_scores", record=record)
     return summary
 
 
@@ -309,13 +320,15 @@ def _align_models(
     n_splits: int,
     seed: int,
     progress: Callable[[str], None] | None,
+    trust_pickle: bool = False,
 ) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
     """Per-image alignment of every model x method (``label, model, method, ...``) and maps."""
-    from psychoalign.models import ModelObserver, feature_importance
+    from psychoalign.models import ModelObserver, feature_importance, load_model
 
     per_image, model_maps = [], {}
     for model in models:
-        observer = ModelObserver(model, mapping, batch_size=_BATCH)
+        loaded = load_model(model, trust_pickle=trust_pickle)
+        observer = ModelObserver(loaded, mapping, batch_size=_BATCH)
         for method in methods:
             label = f"{model} {method}"
             if progress is not None:

@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from psychoalign._checks import DEFAULT_N_BOOT
+from psychoalign._io import check_output_folder
 from psychoalign.errors import TrialDataError
 from psychoalign.metrics import accuracy, comparison_tables, shape_bias
 from psychoalign.metrics.shape_bias import cue_conflict_experiments
@@ -138,6 +139,7 @@ def compare_files(
     """
     step = progress or (lambda name: None)
     model_vs_human = preset == "model-vs-human"
+    check_output_folder(out)  # before any file is read
     step(COMPARE_FILES_STEPS[0])
     files = find_trial_files(inputs)
     trials = read_trials(

@@ -10,7 +10,12 @@ from typing import Any
 
 import pandas as pd
 
-from psychoalign._io import bytes_sha256, replaced_folder
+from psychoalign._io import (
+    bytes_sha256,
+    check_output_folder,
+    remove_stale_temporaries,
+    replaced_folder,
+)
 from psychoalign.models.mappings import DecisionMapping
 from psychoalign.models.observer import ModelObserver
 from psychoalign.models.zoo import ModelError, VisionModel, load_model
@@ -66,6 +71,8 @@ def evaluate(
     device: str | None = None,
     force: bool = False,
     progress: bool = True,
+    labels: Sequence[str] | str | os.PathLike[str] | None = None,
+    trust_pickle: bool = False,
 ) -> pd.DataFrame:
     """Run every model on every stimulus set; skip units whose output exists for the same inputs.
 
@@ -90,6 +97,9 @@ def evaluate(
         Re-run units even when their output is current.
     progress
         Show progress bars.
+    labels, trust_pickle
+        Output labels of model files, and whether a pickled model file may load (see
+        :func:`~psychoalign.models.zoo.load_model`).
 
     Returns
     -------
@@ -107,17 +117,22 @@ def evaluate(
     if weights is not None and len(models) != 1:
         raise ModelError("weights: a weights file applies to a single model; give one --model.")
     sets = [s if isinstance(s, StimulusSet) else StimulusSet.open(s) for s in stimulus_sets]
-    out = Path(out)
+    out = check_output_folder(out)
     rows = []
     for model in models:
         loaded = (
-            load_model(model, weights=weights, device=device) if isinstance(model, str) else model
+            load_model(
+                model, weights=weights, labels=labels, device=device, trust_pickle=trust_pickle
+            )
+            if isinstance(model, str)
+            else model
         )
         observer = ModelObserver(
             loaded, mapping, batch_size=batch_size, size_handling=size_handling, device=device
         )
         for stimuli in sets:
             folder = out / stimuli.name / observer.name
+            remove_stale_temporaries(folder)  # a killed run's staging folder
             key = unit_key(observer, stimuli)
             if not force and _existing_key(folder) == key:
                 trials = pd.read_csv(folder / TRIALS_FILE, usecols=["correct"])

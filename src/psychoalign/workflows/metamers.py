@@ -31,6 +31,7 @@ import torch
 
 from psychoalign import plots
 from psychoalign._checks import DEFAULT_N_BOOT, is_whole, whole_number
+from psychoalign._io import check_output_folder, staged_outputs
 from psychoalign.errors import StimulusSetError
 from psychoalign.metrics.metamers import metamer_recognisability
 from psychoalign.models.features import check_layers, feature_extractor
@@ -391,6 +392,7 @@ def metamer_recognisability_analysis(
         versions, seed); the figure is ``out/metamer_recognisability_figure`` (PNG, PDF,
         SVG and the CSV behind it).
     """
+    check_output_folder(out)  # before any file is read
     stimuli = metamer_set if isinstance(metamer_set, StimulusSet) else StimulusSet.open(metamer_set)
     stimuli.verify(raise_errors=True)
     files = find_trial_files(trials)
@@ -400,16 +402,18 @@ def metamer_recognisability_analysis(
         "stimulus_set": stimuli.identity(),
         **provenance(files, {"include_failed": include_failed, "n_boot": n_boot, "seed": seed}),
     }
-    out = Path(out)
-    write_outputs(
-        {"metamer_recognisability": table},
-        out,
-        record,
-        descriptions={
-            "metamer_recognisability": "Accuracy on natural images and on each model x layer's "
-            "metamers per observer group (humans: mean over participants, bootstrap CI; "
-            "models: Wilson CI), and relative to the natural images."
-        },
-    )
-    plots.metamer_recognisability_plot(table, out / "metamer_recognisability_figure", record=record)
+    with staged_outputs(out) as staging:  # the table and its figure appear together
+        write_outputs(
+            {"metamer_recognisability": table},
+            staging,
+            record,
+            descriptions={
+                "metamer_recognisability": "Accuracy on natural images and on each model x "
+                "layer's metamers per observer group (humans: mean over participants, "
+                "bootstrap CI; models: Wilson CI), and relative to the natural images."
+            },
+        )
+        plots.metamer_recognisability_plot(
+            table, staging / "metamer_recognisability_figure", record=record
+        )
     return table

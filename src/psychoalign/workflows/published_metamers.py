@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,8 +28,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from scipy import stats
 
 from psychoalign._checks import whole_number
-from psychoalign._io import staging_folder
-from psychoalign.errors import MissingFileError, OutputError, ParameterError, TrialDataError
+from psychoalign._io import check_output_folder, staged_outputs
+from psychoalign.errors import MissingFileError, ParameterError, TrialDataError
 from psychoalign.provenance import provenance, write_outputs
 
 __all__ = [
@@ -397,9 +396,7 @@ def published_recognisability(
 
     n_permutations = whole_number("n_permutations", n_permutations, 1)
     whole_number("seed", seed, 0)
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise OutputError(f"{out}: is a file, not a folder for the results.")
+    out = check_output_folder(out)  # a file, or a folder that cannot be written: refused now
     files = _mat_files(paths)
     participants = read_recognisability_matrices(files)
     _check_participants(files, participants)
@@ -408,14 +405,8 @@ def published_recognisability(
     parameters = {"n_permutations": n_permutations, "seed": seed, "confidence": CONFIDENCE}
     record = {**provenance(files, parameters, packages=("pingouin",)), "notes": notes}
     tables = {"recognisability": recognisability, "anova": anova}
-    staging = staging_folder(out, "building-")
-    try:
+    with staged_outputs(out) as staging:
         write_outputs(tables, staging, record, descriptions=_DESCRIPTIONS)
         published_recognisability_plot(recognisability, staging / _FIGURE, record=record)
-        out.mkdir(parents=True, exist_ok=True)
-        for staged in sorted(staging.iterdir()):
-            os.replace(staged, out / staged.name)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     written = [out / f"{name}.csv" for name in tables] + [out / f"{_FIGURE}.png"]
     return PublishedRecognisability(out, participants, recognisability, anova, notes, written)

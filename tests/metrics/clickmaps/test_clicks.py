@@ -50,6 +50,8 @@ _ROW_B = r"trials: row b \(observer 'a', image 'x\.png'\): column"
         ("clicks", '[{"row": -1, "col": 2, "t": 0.5}]', rf"{_ROW_B} .*outside the 11 x 11 image"),
         ("clicks", '[{"row": 1.5, "col": 2, "t": 0.5}]', rf"{_ROW_B} .* row 1\.5, which is not"),
         ("clicks", '[{"row": 1, "col": 2, "t": "soon"}]', rf"{_ROW_B} .* t 'soon', which is not"),
+        ("clicks", '[{"row": 1, "col": 2, "t": -0.5}]', rf"{_ROW_B} .* t -0\.5, which is not a"),
+        ("clicks", '[{"row": 1, "col": 2, "t": NaN}]', rf"{_ROW_B} .* t nan, which is not a"),
         ("clicks", 5, rf"{_ROW_B} 'clicks' has 5, which is not JSON text\.$"),
         ("image_height", 0, rf"{_ROW_B} 'image_height' has 0, which is not a positive"),
         ("image_width", 10.5, rf"{_ROW_B} 'image_width' has 10\.5, which is not"),
@@ -77,6 +79,33 @@ def test_a_row_is_named_by_its_source_session_and_trial():
     with pytest.raises(ClickMapError) as error:
         click_table(table, source="sub-s1_ses-2.csv")
     assert str(error.value) == message
+
+
+def test_trials_read_from_files_name_each_row_by_its_file_and_row(tmp_path):
+    from psychoalign.trials import read_trials, write_trials
+
+    table = trials([("s1", "x.png", "cat", [(1, 2)]), ("s1", "y.png", "cat", [(3, 4)])])
+    table["clicks"] = table["clicks"].astype(object)
+    table.loc[1, "clicks"] = '[{"row": 1, "col": 2, "t": -1}]'
+    full = table.assign(
+        experiment="clickme",
+        observer_kind="human",
+        session=1,
+        trial=[1, 2],
+        stimulus=table["image"],
+        condition="0",
+        response="cat",
+        correct=True,
+        rt=1.0,
+    )
+    path = write_trials(full, tmp_path / "sub-s1_ses-1.csv")
+    with pytest.raises(ClickMapError) as error:
+        read = read_trials(path, keep_location=True)
+        click_table(read.astype({"image_height": int, "image_width": int}))
+    assert str(error.value).startswith(
+        f"{path}: row 3 (observer 's1', session 1, trial 2, image 'y.png'): column 'clicks' "
+        "has click 1 with t -1"
+    )
 
 
 def test_a_click_written_as_a_whole_float_is_a_pixel():

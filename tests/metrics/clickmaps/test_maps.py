@@ -231,15 +231,15 @@ def test_a_failed_save_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatc
 
 @pytest.mark.parametrize(
     "content",
-    [b"", b"plain text", b"PK\x03\x04 not a zip", "npy", "npz without our arrays"],
+    [b"", b"plain text", b"PK\x03\x04 not a zip", "npy", "npz of another format"],
 )
 def test_load_refuses_other_files(tmp_path, content):
     path = tmp_path / "other.npz"
     if content == "npy":
         with path.open("wb") as handle:
             np.save(handle, np.zeros(3))
-    elif content == "npz without our arrays":
-        np.savez(path, format=np.array("psychoalign.ClickMaps/1"), maps=np.zeros(3))
+    elif content == "npz of another format":
+        np.savez(path, format=np.array("other/1"), maps=np.zeros(3))
     else:
         path.write_bytes(content)
     with pytest.raises(ClickMapError) as error:
@@ -250,3 +250,42 @@ def test_load_refuses_other_files(tmp_path, content):
 def test_load_of_a_missing_file_names_it(tmp_path):
     with pytest.raises(MissingFileError, match=r"missing\.npz: no such ClickMaps file\.$"):
         ClickMaps.load(tmp_path / "missing.npz")
+
+
+def _broken_maps(path, **arrays):
+    """A saved ClickMaps file (two images, 6 x 6) with ``arrays`` replaced (None: removed)."""
+    build_maps(clicks([("a", "x", "cat", [(1, 1)]), ("b", "y", "dog", [(2, 3)])], 6, 6)).save(path)
+    with np.load(path) as data:
+        saved = {name: data[name] for name in data.files}
+    np.savez(path, **{name: v for name, v in {**saved, **arrays}.items() if v is not None})
+    return path
+
+
+@pytest.mark.parametrize(
+    ("arrays", "message"),
+    [
+        ({"clicks": None}, r"has no array 'clicks'; a ClickMaps file has format, images"),
+        (
+            {"images": np.array([{"x": 1}, None], dtype=object)},
+            r"array 'images' holds pickled Python objects, which psychoalign never loads "
+            r"\(unpickling runs code\); rebuild the maps with 'clickmaps build'\.$",
+        ),
+        (
+            {"clicks": np.zeros((4, 3), np.int64)},
+            r"array 'clicks' has shape \(4, 3\) and type int64, not \(clicks, 4\) integers\.$",
+        ),
+        (
+            {"clicks": np.array([[0, 0, 6, 0]], np.int64)},
+            r"array 'clicks' row 0: column 2 \(row\) has 6, outside 0 to 5\.$",
+        ),
+        ({"categories": np.array(["cat"])}, r"array 'categories' has 1 entries for 2 images\.$"),
+        ({"image_size": np.array([6, 0])}, r"array 'image_size' has \[6, 0\], not a \(height"),
+        ({"blur_diameter": np.array(-1.0)}, r"array 'blur_diameter' has -1\.0, not a number"),
+    ],
+    ids=["missing", "object array", "wrong shape", "outside", "lengths", "size", "blur"],
+)
+def test_load_names_the_array_at_fault(tmp_path, arrays, message):
+    path = _broken_maps(tmp_path / "maps.npz", **arrays)
+    with pytest.raises(ClickMapError, match=message) as error:
+        ClickMaps.load(path)
+    assert str(error.value).startswith(f"{path}: ") and "\n" not in str(error.value)

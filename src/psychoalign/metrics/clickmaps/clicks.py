@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from psychoalign.errors import ClickMapError
+from psychoalign.trials.schema import _ROW, _SOURCE
 
 __all__ = ["click_table"]
 
@@ -56,7 +57,8 @@ def click_table(
         ``clicks`` value means no clicks. Other columns and click fields are ignored.
     source
         Name of the table in messages, such as the file it was read from (default:
-        ``trials``).
+        ``trials``). A table read with ``read_trials(..., keep_location=True)`` names
+        each row's own file and row instead.
 
     Returns
     -------
@@ -68,11 +70,11 @@ def click_table(
     Raises
     ------
     psychoalign.errors.ClickMapError
-        Naming the table, the row (its index label, observer, session and trial where
-        the table has them, and image) and the column of the first bad value: invalid
-        JSON, a click that is not an object with whole-number ``row`` and ``col`` and a
-        numeric ``t``, a click outside the image, or an image size that is not a
-        positive whole number.
+        Naming the table (or the file), the row (its index label or row in the file,
+        observer, session and trial where the table has them, and image) and the column
+        of the first bad value: invalid JSON, a click that is not an object with
+        whole-number ``row`` and ``col`` and a finite, non-negative ``t``, a click
+        outside the image, or an image size that is not a positive whole number.
 
     Examples
     --------
@@ -126,7 +128,10 @@ class _RowName:
     ``trials: row 3 (observer 's1', session 1, trial 4, image 'cat.png')``: the index
     label, then the columns that identify the row (the index of trials read from
     several files is only a position; observer, session and trial find the row in its
-    file). A click table's rows also name their ``click``.
+    file). A table read with its locations (the hidden ``_source`` and ``_row``
+    columns of :func:`psychoalign.trials.read_trials`) names the file and its row
+    instead: ``sub-1_ses-1.csv: row 5 (observer ...)``. A click table's rows also name
+    their ``click``.
     """
 
     def __init__(self, table_name: str, table: pd.DataFrame, position: int) -> None:
@@ -140,6 +145,8 @@ class _RowName:
         )
         details = [f"observer {str(row['observer'])!r}", *before, f"image {str(row['image'])!r}"]
         details += after
+        if _SOURCE in row.index and _ROW in row.index:
+            return f"{row[_SOURCE]}: row {_python(row[_ROW])} ({', '.join(details)})"
         label = self._table.index[self._position]
         return f"{self._table_name}: row {label} ({', '.join(details)})"
 
@@ -208,8 +215,10 @@ def _parse_click(click: object, where: str, height: int, width: int) -> tuple[in
     for name, value in (("row", row), ("col", col)):
         if not _is_whole_valued(value):
             raise ClickMapError(f"{where} with {name} {value!r}, which is not a pixel index.")
-    if isinstance(t, bool) or not isinstance(t, int | float):
-        raise ClickMapError(f"{where} with t {t!r}, which is not a time in seconds.")
+    if isinstance(t, bool) or not isinstance(t, int | float) or not math.isfinite(t) or t < 0:
+        raise ClickMapError(
+            f"{where} with t {t!r}, which is not a time in seconds (a number of at least 0)."
+        )
     if not (0 <= row < height and 0 <= col < width):
         raise ClickMapError(
             f"{where} at row {row}, col {col}, outside the {height} x {width} image."

@@ -288,9 +288,7 @@ class ClickMaps:
         """
         if not Path(path).is_file():
             raise MissingFileError(f"{path}: no such ClickMaps file.")
-        arrays = _read_arrays(path)
-        if arrays is None or str(arrays["format"]) != _FILE_FORMAT:
-            raise ClickMapError(f"{path}: not a ClickMaps file (format {_FILE_FORMAT}).")
+        arrays = _checked_arrays(path, _read_arrays(path))
         return cls(
             images=arrays["images"].tolist(),
             categories=arrays["categories"].tolist(),
@@ -348,19 +346,95 @@ class ClickMaps:
         return finite_row_mean(spearman_rows(flat, flat, mine, others).reshape(n_images, draws))
 
 
-def _read_arrays(path: str | os.PathLike[str]) -> dict[str, np.ndarray] | None:
-    """The arrays of a ClickMaps file, or None for any other file."""
+def _read_arrays(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
+    """The arrays of a ClickMaps file, never unpickling (``allow_pickle=False``).
+
+    Raises :class:`~psychoalign.errors.ClickMapError` naming the file and, where there
+    is one, the array at fault: not an ``.npz`` of our format, an array missing, or an
+    object array (a pickle, which would run code when loaded).
+    """
+    not_ours = f"{path}: not a ClickMaps file (format {_FILE_FORMAT})."
     try:
         data = np.load(path, allow_pickle=False)
     except (OSError, EOFError, ValueError, zipfile.BadZipFile):  # not numpy, or a pickle
-        return None
+        raise ClickMapError(not_ours) from None
     if not isinstance(data, np.lib.npyio.NpzFile):  # a single .npy array
-        return None
+        raise ClickMapError(not_ours)
     with data:
         try:
-            return {name: data[name] for name in _ARRAYS}
-        except (KeyError, ValueError, OSError, zipfile.BadZipFile):  # not all of ours
-            return None
+            ours = "format" in data.files and str(data["format"]) == _FILE_FORMAT
+        except (ValueError, OSError, zipfile.BadZipFile):  # an object array, or broken
+            ours = False
+        if not ours:
+            raise ClickMapError(not_ours)
+        arrays = {}
+        for name in _ARRAYS:
+            if name not in data.files:
+                raise ClickMapError(
+                    f"{path}: has no array '{name}'; a ClickMaps file has "
+                    f"{', '.join(_ARRAYS)} (rebuild it with 'clickmaps build')."
+                )
+            try:
+                arrays[name] = data[name]
+            except ValueError:  # numpy refuses object arrays without allow_pickle
+                raise ClickMapError(
+                    f"{path}: array '{name}' holds pickled Python objects, which psychoalign "
+                    "never loads (unpickling runs code); rebuild the maps with 'clickmaps build'."
+                ) from None
+            except (OSError, zipfile.BadZipFile) as error:
+                raise ClickMapError(f"{path}: array '{name}' cannot be read ({error}).") from None
+    return arrays
+
+
+def _checked_arrays(path: str | os.PathLike[str], arrays: dict[str, np.ndarray]) -> dict:
+    """The arrays of a ClickMaps file with their shapes, types and indices checked."""
+
+    def refuse(name: str, problem: str) -> None:
+        raise ClickMapError(f"{path}: array '{name}' {problem}.")
+
+    for name in ("images", "categories", "participants"):
+        if arrays[name].ndim != 1 or arrays[name].dtype.kind != "U":
+            refuse(
+                name,
+                f"has shape {arrays[name].shape} and type {arrays[name].dtype}, not a list of "
+                "names",
+            )
+    if len(arrays["categories"]) != len(arrays["images"]):
+        refuse(
+            "categories",
+            f"has {len(arrays['categories'])} entries for {len(arrays['images'])} images",
+        )
+    clicks, size = arrays["clicks"], arrays["image_size"]
+    if size.shape != (2,) or size.dtype.kind not in "iu" or (size < 1).any():
+        refuse(
+            "image_size", f"has {size.tolist()!r}, not a (height, width) of positive whole numbers"
+        )
+    if clicks.ndim != 2 or clicks.shape[1] != 4 or clicks.dtype.kind not in "iu":
+        refuse(
+            "clicks", f"has shape {clicks.shape} and type {clicks.dtype}, not (clicks, 4) integers"
+        )
+    limits = (len(arrays["images"]), len(arrays["participants"]), *size.tolist())
+    for column, (label, limit) in enumerate(
+        zip(("image", "participant", "row", "col"), limits, strict=True)
+    ):
+        bad = (clicks[:, column] < 0) | (clicks[:, column] >= limit)
+        if bad.any():
+            position = int(np.flatnonzero(bad)[0])
+            refuse(
+                "clicks",
+                f"row {position}: column {column} ({label}) has {clicks[position, column]}, "
+                f"outside 0 to {limit - 1}",
+            )
+    for name, least in (("blur_diameter", 0), ("reference_size", 1)):
+        value = arrays[name]
+        if (
+            value.shape != ()
+            or value.dtype.kind not in "iuf"
+            or not np.isfinite(value)
+            or value < least
+        ):
+            refuse(name, f"has {value.tolist()!r}, not a number of at least {least}")
+    return arrays
 
 
 def build_maps(

@@ -204,6 +204,7 @@ def read_trials(
     experiment: str | None = None,
     columns: ColumnsSpec | None = None,
     response_column: str | None = None,
+    keep_location: bool = False,
 ) -> pd.DataFrame:
     """Read trial files into one validated trial table.
 
@@ -240,6 +241,10 @@ def read_trials(
         (as a file names it or in snake_case) and ``correct`` recomputed as
         ``response == category``. Files without it keep their own decision (humans
         beside the 2018 CNNs), which is noted; a column that no file has is an error.
+    keep_location
+        Keep the hidden columns ``_source`` and ``_row`` (each row's file, and its row
+        there as a spreadsheet numbers it), so that later checks of the table, such as
+        :func:`psychoalign.metrics.click_table`, can name the file and row at fault.
 
     Returns
     -------
@@ -275,7 +280,8 @@ def read_trials(
         if len(implied) == 1 and None not in implied:
             categories = implied.pop()
     validated = validate_trials(combined, categories=categories, paired=paired)
-    trials = validated.drop(columns=[_SOURCE, _ROW]).reset_index(drop=True)
+    located = validated if keep_location else validated.drop(columns=[_SOURCE, _ROW])
+    trials = located.reset_index(drop=True)
     trials.attrs["read_notes"] = list(context.notes)
     return trials
 
