@@ -21,11 +21,15 @@ import re
 import shutil
 import socket
 import tempfile
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from psychoalign.errors import OutputError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = [
     "atomic_file",
@@ -37,6 +41,7 @@ __all__ = [
     "is_temporary",
     "os_error_sentence",
     "public_path",
+    "read_npz",
     "remove_stale_temporaries",
     "replaced_folder",
     "staged_outputs",
@@ -363,3 +368,35 @@ def os_error_sentence(
     if path is None:
         return f"{words[0].upper()}{words[1:]}."
     return f"{public_path(os.fsdecode(path))}: {words}."
+
+
+def read_npz(
+    path: str | os.PathLike[str], error: type[Exception], not_ours: str, advice: str = ""
+) -> dict[str, np.ndarray]:
+    """Every array of an ``.npz`` file, never unpickling (``allow_pickle=False``).
+
+    A file that is not an ``.npz`` archive raises ``error(not_ours)``; an object array (a
+    pickle, which would run code when loaded) or a damaged one raises ``error`` naming
+    the file and the array, followed by ``advice`` (e.g. how to make the file again).
+    """
+    import numpy as np
+
+    try:
+        data = np.load(path, allow_pickle=False)
+    except (OSError, EOFError, ValueError, zipfile.BadZipFile):  # not numpy, or a pickle
+        raise error(not_ours) from None
+    if not isinstance(data, np.lib.npyio.NpzFile):  # a single .npy array
+        raise error(not_ours)
+    arrays = {}
+    with data:
+        for name in data.files:
+            try:
+                arrays[name] = data[name]
+            except ValueError:  # numpy refuses object arrays without allow_pickle
+                raise error(
+                    f"{path}: array '{name}' holds pickled Python objects, which psychoalign "
+                    f"never loads (unpickling runs code){advice}."
+                ) from None
+            except (OSError, EOFError, zipfile.BadZipFile) as problem:
+                raise error(f"{path}: array '{name}' cannot be read ({problem}).") from None
+    return arrays

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from psychoalign._io import read_npz
 from psychoalign.errors import MissingFileError, StimulusSetError
 from psychoalign.models.observer import ModelObserver
 from psychoalign.models.zoo import VisionModel
@@ -60,28 +60,7 @@ def _read_metamer_arrays(path: Path) -> dict[str, np.ndarray]:
     if not path.is_file():
         raise MissingFileError(f"{path}: file not found.")
     not_ours = f"{path}: is not a metamer file written by Metamer.save."
-    try:
-        data = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile):  # not numpy, or a pickle
-        raise StimulusSetError(not_ours) from None
-    if not isinstance(data, np.lib.npyio.NpzFile):  # a single .npy array
-        raise StimulusSetError(not_ours)
-    arrays, pickled = {}, None
-    with data:
-        for key in data.files:
-            try:
-                arrays[key] = data[key]
-            except ValueError:  # numpy refuses object arrays without allow_pickle
-                pickled = key
-                break
-            except (OSError, zipfile.BadZipFile):
-                raise StimulusSetError(not_ours) from None
-    if pickled is not None:
-        raise StimulusSetError(
-            f"{path}: array '{pickled}' holds pickled Python objects, which psychoalign "
-            "never loads (unpickling runs code)."
-        )
-    return arrays
+    return read_npz(path, StimulusSetError, not_ours)
 
 
 def _check_metamer_arrays(path: Path, arrays: dict[str, np.ndarray]) -> None:

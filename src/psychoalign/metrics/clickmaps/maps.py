@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import os
-import zipfile
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -19,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from psychoalign._checks import number_at_least, whole_number
-from psychoalign._io import atomic_file
+from psychoalign._io import atomic_file, read_npz
 from psychoalign.errors import ClickMapError, MissingFileError
 from psychoalign.metrics._stats import finite_row_mean
 from psychoalign.metrics.clickmaps._ranking import spearman_rows
@@ -354,36 +353,16 @@ def _read_arrays(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     object array (a pickle, which would run code when loaded).
     """
     not_ours = f"{path}: not a ClickMaps file (format {_FILE_FORMAT})."
-    try:
-        data = np.load(path, allow_pickle=False)
-    except (OSError, EOFError, ValueError, zipfile.BadZipFile):  # not numpy, or a pickle
-        raise ClickMapError(not_ours) from None
-    if not isinstance(data, np.lib.npyio.NpzFile):  # a single .npy array
+    arrays = read_npz(path, ClickMapError, not_ours, "; rebuild the maps with 'clickmaps build'")
+    if "format" not in arrays or str(arrays["format"]) != _FILE_FORMAT:
         raise ClickMapError(not_ours)
-    with data:
-        try:
-            ours = "format" in data.files and str(data["format"]) == _FILE_FORMAT
-        except (ValueError, OSError, zipfile.BadZipFile):  # an object array, or broken
-            ours = False
-        if not ours:
-            raise ClickMapError(not_ours)
-        arrays = {}
-        for name in _ARRAYS:
-            if name not in data.files:
-                raise ClickMapError(
-                    f"{path}: has no array '{name}'; a ClickMaps file has "
-                    f"{', '.join(_ARRAYS)} (rebuild it with 'clickmaps build')."
-                )
-            try:
-                arrays[name] = data[name]
-            except ValueError:  # numpy refuses object arrays without allow_pickle
-                raise ClickMapError(
-                    f"{path}: array '{name}' holds pickled Python objects, which psychoalign "
-                    "never loads (unpickling runs code); rebuild the maps with 'clickmaps build'."
-                ) from None
-            except (OSError, zipfile.BadZipFile) as error:
-                raise ClickMapError(f"{path}: array '{name}' cannot be read ({error}).") from None
-    return arrays
+    for name in _ARRAYS:
+        if name not in arrays:
+            raise ClickMapError(
+                f"{path}: has no array '{name}'; a ClickMaps file has "
+                f"{', '.join(_ARRAYS)} (rebuild it with 'clickmaps build')."
+            )
+    return {name: arrays[name] for name in _ARRAYS}
 
 
 def _checked_arrays(path: str | os.PathLike[str], arrays: dict[str, np.ndarray]) -> dict:
