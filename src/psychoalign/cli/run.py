@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from psychoalign.cli._common import console, user_errors
+from psychoalign.cli.models import TrustPickle
 from psychoalign.errors import LabError
 
 __all__: list[str] = []
@@ -49,6 +50,7 @@ def run(
     screenshots: Annotated[
         Path | None, typer.Option(help="Save one screenshot of each screen here.")
     ] = None,
+    trust_pickle: TrustPickle = False,
 ) -> None:
     """Run a PsychoPy experiment for one participant and session.
 
@@ -76,6 +78,7 @@ def run(
             fullscreen=fullscreen,
             refresh_rate=refresh_rate,
             screenshots=screenshots,
+            trust_pickle=trust_pickle,
         )
         path = run_experiment(experiment, options)
         from psychoalign.lab.session import session_summary

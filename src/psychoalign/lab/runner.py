@@ -76,6 +76,7 @@ class RunOptions:
     refresh_rate: float | None = None
     screenshots: Path | None = None
     window_size: tuple[int, int] = (1024, 768)
+    trust_pickle: bool = False
 
 
 def main(paradigm: str) -> None:
@@ -107,8 +108,8 @@ def _run_session(planned: SessionPlan, session: Session, options: RunOptions) ->
     """Open the window; the opening pages, practice and trials; the sidecar says how it ended."""
     # A model observer loads torch before PsychoPy creates its OpenGL context: the two
     # bring different LLVM builds, and the other order crashes in the import of triton.
-    participant = _simulated_participant(options.simulate, planned)
-    task_model = _task_model(planned.config)
+    participant = _simulated_participant(options, planned)
+    task_model = _task_model(planned.config, options.trust_pickle)
     lab = _open_lab(planned, options, participant, task_model)
     try:
         completed = session.completed() if options.resume else None
@@ -189,29 +190,33 @@ def _prepare(paradigm: str, options: RunOptions) -> tuple[SessionPlan, Session]:
 
 
 def _simulated_participant(
-    simulate: str | None, planned: SessionPlan
+    options: RunOptions, planned: SessionPlan
 ) -> SimulatedParticipant | None:
     """The participant of ``--simulate`` (``random`` or ``model:<name>``), if any."""
-    if not simulate:
+    if not options.simulate:
         return None
     config = planned.config
     return make_participant(
-        simulate,
+        options.simulate,
         planned.module.response_categories(config, planned.stimuli),
         mapping=config.get("model_mapping", "imagenet-16"),
         seed=planned.seed,
         rt_range_ms=config.get("simulation", {}).get("rt_ms", [300, 800]),
+        trust_pickle=options.trust_pickle,
     )
 
 
-def _task_model(config: Mapping[str, Any]) -> ModelObserver | None:
+def _task_model(config: Mapping[str, Any], trust_pickle: bool) -> ModelObserver | None:
     """A model that is part of the task itself (ClickMe's ``task_model``), if any."""
     if not config.get("task_model"):
         return None
     from psychoalign.models import ModelObserver
 
     return ModelObserver(
-        config["task_model"], config.get("model_mapping", "imagenet-16"), batch_size=1
+        config["task_model"],
+        config.get("model_mapping", "imagenet-16"),
+        batch_size=1,
+        trust_pickle=trust_pickle,
     )
 
 

@@ -235,9 +235,18 @@ class ModelParticipant(SimulatedParticipant):
 
 
 def make_participant(
-    spec: str, categories: Sequence[str], *, mapping: str, seed: int, rt_range_ms: Sequence[float]
+    spec: str,
+    categories: Sequence[str],
+    *,
+    mapping: str,
+    seed: int,
+    rt_range_ms: Sequence[float],
+    trust_pickle: bool = False,
 ) -> SimulatedParticipant:
-    """``random`` or ``model:<name>`` (the model answers through ``mapping``)."""
+    """``random`` or ``model:<name>`` (the model answers through ``mapping``).
+
+    ``trust_pickle`` lets a ``model:<file>`` that is a pickled model load (``--trust-pickle``).
+    """
     rng = np.random.default_rng(seed)
     rt_range = (rt_range_ms[0] / 1000, rt_range_ms[1] / 1000)
     if spec == "random":
@@ -245,6 +254,8 @@ def make_participant(
     if spec.startswith("model:"):
         from psychoalign.models import ModelObserver
 
-        observer = ModelObserver(spec.removeprefix("model:"), mapping, batch_size=1)
+        observer = ModelObserver(
+            spec.removeprefix("model:"), mapping, batch_size=1, trust_pickle=trust_pickle
+        )
         return ModelParticipant(observer, categories, rng, rt_range)
     raise LabError(f"--simulate: '{spec}' is neither 'random' nor 'model:<model name>'.")
