@@ -1,6 +1,6 @@
 """The trial table: one row per trial, for human and model observers alike.
 
-Every part of psychoalign reads and writes this table (DESIGN.md section 2).
+Every part of psychoalign reads and writes this table (docs/DESIGN.md section 2).
 
 - :mod:`~psychoalign.trials.schema`: the columns and their dtypes
   (:data:`TRIAL_COLUMNS`, :data:`OPTIONAL_COLUMNS`), fixed values (:data:`NO_RESPONSE`,

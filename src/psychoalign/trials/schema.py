@@ -1,6 +1,6 @@
 """The schema of the trial table: its columns and dtypes, fixed values, and column lookups.
 
-One row per trial, for human and model observers alike (DESIGN.md section 2). The
+One row per trial, for human and model observers alike (docs/DESIGN.md section 2). The
 required columns are :data:`TRIAL_COLUMNS`, the optional ones with a fixed meaning
 :data:`OPTIONAL_COLUMNS`; :func:`psychoalign.trials.validate_trials` checks a table
 against them.
@@ -43,7 +43,7 @@ TRIAL_COLUMNS: dict[str, str] = {
     "rt": "float64",
 }
 
-#: Optional columns with a fixed meaning (DESIGN.md section 2) and their dtypes.
+#: Optional columns with a fixed meaning (docs/DESIGN.md section 2) and their dtypes.
 OPTIONAL_COLUMNS: dict[str, str] = {
     "block": "Int64",
     "onset_s": "float64",
