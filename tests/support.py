@@ -128,6 +128,27 @@ def metamer_trials() -> pd.DataFrame:
     )
 
 
+def clickme_trials(frame: pd.DataFrame, observer: str, clicks: list[str]) -> pd.DataFrame:
+    """One human's ClickMe session over a set's ``frame``: every image once, answered right.
+
+    ``clicks`` holds one JSON list of ``{row, col, t}`` clicks per row of ``frame``, on
+    224 x 224 images.
+    """
+    return frame[["stimulus", "image", "condition", "category"]].assign(
+        experiment="clickme",
+        observer=observer,
+        observer_kind="human",
+        session=1,
+        trial=range(1, len(frame) + 1),
+        response=frame["category"],
+        correct=True,
+        rt=1.5,
+        clicks=clicks,
+        image_height=224,
+        image_width=224,
+    )
+
+
 @contextlib.contextmanager
 def serve(folder: Path) -> Iterator[tuple[str, list[str]]]:
     """Serve ``folder`` on a loopback port; yield its URL and the list of requested paths."""

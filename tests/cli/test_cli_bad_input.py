@@ -31,7 +31,7 @@ from psychoalign.cli import app
 from psychoalign.datasets import stimulus_set
 from psychoalign.metrics.clickmaps import build_maps
 from psychoalign.trials import write_trials
-from support import HUMAN_RAW
+from support import HUMAN_RAW, clickme_trials
 
 runner = CliRunner()
 
@@ -671,19 +671,7 @@ def shared(tmp_path_factory) -> Path:
         )
         for _ in range(len(frame))
     ]
-    trials = frame.drop(columns=["sha256", "path"]).assign(
-        experiment="clickme",
-        observer="01",
-        observer_kind="human",
-        session=1,
-        trial=range(1, len(frame) + 1),
-        response=frame["category"],
-        correct=True,
-        rt=1.5,
-        clicks=clicks,
-        image_height=224,
-        image_width=224,
-    )
+    trials = clickme_trials(frame, "01", clicks)
     (root / "clickme").mkdir()
     write_trials(trials, root / "clickme" / _SESSION)
     from psychoalign.metrics.clickmaps import click_table

@@ -40,7 +40,7 @@ import pytest
 
 from psychoalign.datasets import stimulus_set
 from psychoalign.trials import write_trials
-from support import HUMAN_RAW
+from support import HUMAN_RAW, clickme_trials
 
 KILLS = 20
 
@@ -141,19 +141,7 @@ def _clickme_sessions(folder: Path, stimuli: Path) -> Path:
             json.dumps([{"row": int(r), "col": int(c), "t": 0.4} for r, c in points])
             for points in (rng.integers(40, 184, (rng.integers(3, 7), 2)) for _ in frame.index)
         ]
-        trials = frame[["stimulus", "image", "condition", "category"]].assign(
-            experiment="clickme",
-            observer=observer,
-            observer_kind="human",
-            session=1,
-            trial=range(1, len(frame) + 1),
-            response=frame["category"],
-            correct=True,
-            rt=1.5,
-            clicks=clicks,
-            image_height=224,
-            image_width=224,
-        )
+        trials = clickme_trials(frame, observer, clicks)
         path = write_trials(trials, sessions / f"sub-{observer}_ses-1.csv")
         record = {"stimulus_set": {"path": str(shown.path), "checksum": shown.checksum}}
         path.with_suffix(".json").write_text(json.dumps(record))
