@@ -51,9 +51,12 @@ def test_the_plan_depends_only_on_the_seed(noise_set):
 
 def test_practice_is_drawn_apart_from_the_trials(noise_set):
     module, config = load_paradigm("noise_degraded"), load_config("noise_degraded")
-    trials, practice = _plans(module, noise_set, {**config, "practice_trials": 4}, 0, seed=5)
-    assert len(trials) == 20 and len(practice) == 4
-    assert [t["stimulus"] for t in practice] != [t["stimulus"] for t in trials[:4]]
+    trials, practice, images = _plans(
+        module, noise_set, {**config, "practice_trials": 4}, 0, seed=5
+    )
+    assert len(trials) == 16 and len(practice) == 4 and len(images) == 4
+    assert {t["image"] for t in practice} == set(images)
+    assert not {t["image"] for t in trials} & set(images)
 
 
 def test_metamer_recognition_interleaves_conditions_and_adds_catch_trials(noise_set):
@@ -99,7 +102,9 @@ def test_a_session_plan_is_the_counterbalanced_seeded_plan(noise_set):
     config = {**config, "practice_trials": 3, "seed": 17}
     planned = plan_session("noise_degraded", module, config, noise_set, participant="02", session=1)
     assert planned.seed == 17 and planned.variant is None
-    assert (planned.trials, planned.practice) == _plans(module, noise_set, config, 2, seed=17)
+    assert (planned.trials, planned.practice, planned.practice_images) == _plans(
+        module, noise_set, config, 2, seed=17
+    )
     resumed = plan_session(
         "noise_degraded",
         module,

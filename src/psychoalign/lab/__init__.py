@@ -37,6 +37,7 @@ from psychoalign.lab.paradigm import (
     planned_trial,
     presentation_record,
 )
+from psychoalign.lab.practice import practice_images, split_practice
 from psychoalign.lab.responses import (
     Answer,
     IconScreen,
@@ -114,6 +115,7 @@ __all__ = [
     "off_by_more_than_a_frame",
     "plan_session",
     "planned_trial",
+    "practice_images",
     "presentation_record",
     "require_psychtoolbox_keyboard",
     "reveal",
@@ -122,5 +124,6 @@ __all__ = [
     "run_experiment",
     "session_stem",
     "session_summary",
+    "split_practice",
     "trial_columns",
 ]

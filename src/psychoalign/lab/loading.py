@@ -24,6 +24,7 @@ from psychoalign._io import bytes_sha256
 from psychoalign.lab.config import experiments_dir, merge_settings
 from psychoalign.lab.errors import LabError
 from psychoalign.lab.paradigm import PRESENTATION_COLUMNS, Paradigm, check_paradigm
+from psychoalign.lab.practice import practice_images, split_practice
 from psychoalign.stimuli import StimulusSet, make_stimulus_set
 from psychoalign.trials import TRIAL_COLUMNS
 
@@ -139,11 +140,20 @@ def _counterbalanced(config: dict[str, Any], index: int) -> tuple[dict[str, Any]
 
 def _plans(
     module: Paradigm, stimuli: StimulusSet, config: dict[str, Any], index: int, seed: int
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The trial plan and the practice plan (drawn apart, from the next seed)."""
-    trials = module.plan(stimuli, config, index, np.random.default_rng(seed))
-    practice = module.plan(stimuli, config, index + 1, np.random.default_rng(seed + 1))
-    return trials, practice[: config.get("practice_trials", 0)]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]]:
+    """The trial plan, the practice plan (from the next seed) and the practice images.
+
+    The practice is planned on the practice images only and the trials on the others
+    (:mod:`~psychoalign.lab.practice`), so no image of the practice is a trial's.
+    """
+    count = int(config.get("practice_trials", 0))
+    images = practice_images(stimuli, count)
+    main, practising = split_practice(stimuli, images)
+    trials = module.plan(main, config, index, np.random.default_rng(seed))
+    if practising is None:
+        return trials, [], []
+    practice = module.plan(practising, config, index + 1, np.random.default_rng(seed + 1))
+    return trials, [{**t, "trial_type": "practice"} for t in practice[:count]], images
 
 
 @dataclass(frozen=True)
@@ -167,6 +177,8 @@ class SessionPlan:
         The counterbalancing variant (its index in ``counterbalance``), or None.
     trials, practice
         The trial plan and the practice plan, in order.
+    practice_images
+        The images only the practice shows (the main trials never do).
     """
 
     paradigm: str
@@ -177,6 +189,7 @@ class SessionPlan:
     variant: int | None
     trials: list[dict[str, Any]]
     practice: list[dict[str, Any]]
+    practice_images: list[str]
 
 
 def plan_session(
@@ -205,16 +218,17 @@ def plan_session(
     -------
     SessionPlan
         The settings, seed, variant and plans. The practice plan is drawn from the next
-        seed and participant index, so it is not the first trials again.
+        seed and participant index, on images the trial plan leaves out.
     """
     index = _participant_index(participant)
     config, variant = _counterbalanced(config, index)
     seed = _seed(config, paradigm, participant, session)
     if recorded is not None:
         trials, practice = recorded["plan"], recorded.get("practice_plan", [])
+        images = recorded.get("practice_images", [])
     else:
-        trials, practice = _plans(module, stimuli, config, index, seed)
-    return SessionPlan(paradigm, module, config, stimuli, seed, variant, trials, practice)
+        trials, practice, images = _plans(module, stimuli, config, index, seed)
+    return SessionPlan(paradigm, module, config, stimuli, seed, variant, trials, practice, images)
 
 
 def trial_columns(module: Paradigm) -> list[str]:

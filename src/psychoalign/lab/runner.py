@@ -306,6 +306,7 @@ def _record_start(
         rt_reference=planned.module.RT_REFERENCE,
         plan=planned.trials,
         practice_plan=planned.practice,
+        practice_images=planned.practice_images,
     )
 
 
