@@ -165,3 +165,49 @@ def save_figure(
         stem.with_name(f"{stem.name}.json"), json.dumps(sidecar, indent=2, default=str) + "\n"
     )
     return table
+
+
+def matched_overall(benchmark: pd.DataFrame, scores: list[str]) -> tuple[pd.DataFrame, str]:
+    """The ``all`` rows of a benchmark, averaged over the datasets every model was scored on.
+
+    A benchmark's ``all`` row averages each observer over its own datasets, so humans run
+    on 17 datasets and a model run on one would be set side by side on different data.
+    When the models' datasets are not every dataset, each observer's mean is recomputed
+    from its per-dataset rows over the datasets all models share.
+
+    Parameters
+    ----------
+    benchmark
+        Output of :func:`psychoalign.metrics.benchmark`.
+    scores
+        The score columns to average (a dataset counts where all are defined).
+
+    Returns
+    -------
+    tuple of pandas.DataFrame and str
+        The rows to show, and the panel title: ``all datasets`` when the stored rows
+        already compare like with like, the datasets used when the means were
+        recomputed, or a ``NOT MATCHED`` warning when the models share no dataset.
+    """
+    overall = benchmark[benchmark["experiment"] == "all"]
+    complete = benchmark[benchmark["experiment"] != "all"].dropna(subset=scores)
+    models = complete[complete["observer_kind"] == "model"]
+    if models.empty:
+        return overall, "all datasets"
+    datasets = set(complete["experiment"])
+    shared = set.intersection(*(set(e) for _, e in models.groupby("observer")["experiment"]))
+    if shared == datasets:
+        return overall, "all datasets"
+    if not shared:
+        return overall, (
+            f"NOT MATCHED: humans on {len(datasets)} datasets, the models on different ones"
+        )
+    means = (
+        complete[complete["experiment"].isin(shared)]
+        .groupby(["observer", "observer_kind"], sort=True)[scores]
+        .mean()
+        .reset_index()
+    )
+    means.insert(2, "experiment", "all")
+    names = ", ".join(sorted(shared))
+    return means, f"the {len(shared)} of {len(datasets)} datasets the models were run on: {names}"

@@ -8,10 +8,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
 from psychoalign.plots._figure import (
     HUMAN_COLOUR,
     legend_below,
+    matched_overall,
     model_colours,
     new_figure,
     save_figure,
@@ -49,7 +51,10 @@ def consistency_bars(
     Returns
     -------
     pandas.DataFrame
-        ``panel, metric, experiment, observer, correlation, ceiling, consistency``.
+        ``panel, metric, experiment, observer, correlation, low, high, ceiling,
+        consistency``; ``low``/``high`` are the correlation minus and plus the spread of the
+        consistency over split halves (``consistency_sd``) times the ceiling, NaN when the
+        input has no ``consistency_sd``.
 
     Notes
     -----
@@ -79,20 +84,7 @@ def consistency_bars(
     )
     panels = {"Category level": category_metric, "Image level": image_metric}
     table = _consistency_table(consistency, panels)
-    figure, axes = new_figure(2, height=2.4)
-    colours = model_colours(table["observer"])
-    experiments = sorted(table["experiment"].unique())
-    observers = sorted(table["observer"].unique())
-    for ax, (panel, metric) in zip(axes, panels.items(), strict=True):
-        data = table[table["panel"] == panel]
-        _bars(ax, data, experiments, observers, colours)
-        _ceilings(ax, data, experiments)
-        ax.axhline(0, color="0.3", linewidth=0.5)
-        ax.set_xticks(range(len(experiments)), experiments)
-        ax.set_ylim(min(-0.1, float(np.nanmin(data["correlation"], initial=0)) - 0.05), 1.0)
-        ax.set_title(f"{panel} ({metric})")
-        ax.set_ylabel("Correlation with humans (r)")
-    legend_below(figure, axes)
+    figure = _bar_figure(table, panels)
     return save_figure(
         figure,
         table,
@@ -101,8 +93,9 @@ def consistency_bars(
         caption=(
             f"Correlation between model and human behavioural signatures, category level "
             f"({category_metric}) and image level ({image_metric}); mean over split halves of "
-            "the human data. Vermillion line and shading: the human noise ceiling, the square "
-            "root of the split-half reliability of the human signature."
+            "the human data; bars: plus and minus the spread over splits. A bar too short to "
+            "see is labelled with its value. Vermillion line and shading: the human noise "
+            "ceiling, the square root of the split-half reliability of the human signature."
         ),
         record=record,
     )
@@ -119,6 +112,7 @@ def _consistency_table(consistency: pd.DataFrame, panels: Mapping[str, str]) -> 
                 if row.reference_reliability > 0
                 else np.nan
             )
+            spread = getattr(row, "consistency_sd", np.nan) * ceiling
             rows.append(
                 (
                     panel,
@@ -126,12 +120,34 @@ def _consistency_table(consistency: pd.DataFrame, panels: Mapping[str, str]) -> 
                     row.experiment,
                     row.observer,
                     row.raw_correlation,
+                    row.raw_correlation - spread,
+                    row.raw_correlation + spread,
                     ceiling,
                     row.consistency,
                 )
             )
-    columns = ["panel", "metric", "experiment", "observer", "correlation", "ceiling"]
-    return pd.DataFrame(rows, columns=[*columns, "consistency"])
+    columns = ["panel", "metric", "experiment", "observer", "correlation", "low", "high"]
+    return pd.DataFrame(rows, columns=[*columns, "ceiling", "consistency"])
+
+
+def _bar_figure(table: pd.DataFrame, panels: Mapping[str, str]) -> Figure:
+    """The two panels of bars and ceilings drawn from the table behind the figure."""
+    figure, axes = new_figure(2, height=2.4)
+    colours = model_colours(table["observer"])
+    experiments = sorted(table["experiment"].unique())
+    observers = sorted(table["observer"].unique())
+    for ax, (panel, metric) in zip(axes, panels.items(), strict=True):
+        data = table[table["panel"] == panel]
+        lowest = np.nanmin(data[["correlation", "low"]].to_numpy(float), initial=0)
+        ax.set_ylim(min(-0.1, float(lowest) - 0.05), 1.0)
+        _bars(ax, data, experiments, observers, colours)
+        _ceilings(ax, data, experiments)
+        ax.axhline(0, color="0.3", linewidth=0.5)
+        ax.set_xticks(range(len(experiments)), experiments)
+        ax.set_title(f"{panel} ({metric})")
+        ax.set_ylabel("Correlation with humans (r)")
+    legend_below(figure, axes)
+    return figure
 
 
 def _bars(
@@ -141,15 +157,33 @@ def _bars(
     observers: list[str],
     colours: Mapping[str, str],
 ) -> None:
-    """One bar per observer within each experiment's slot; "n/a" where r is undefined."""
+    """One bar per observer within each experiment's slot, with its spread over splits.
+
+    A bar too short to see (under 2 % of the axis) is labelled with its value; "n/a"
+    marks an undefined r (e.g. a constant signature).
+    """
     width = 0.8 / max(len(observers), 1)
+    bottom, top = ax.get_ylim()
     for j, observer in enumerate(observers):
         bars = data[data["observer"] == observer].set_index("experiment").reindex(experiments)
         x = np.arange(len(experiments)) - 0.4 + width * (j + 0.5)
         ax.bar(x, bars["correlation"], width=width * 0.9, color=colours[observer], label=observer)
+        finite = bars[["low", "high"]].notna().all(axis=1).to_numpy()
+        if finite.any():
+            ax.vlines(x[finite], bars["low"][finite], bars["high"][finite], color="0.2", lw=0.6)
         for position, value in zip(x, bars["correlation"], strict=True):
-            if not np.isfinite(value):  # e.g. a constant signature: r undefined
-                ax.text(position, 0.02, "n/a", ha="center", va="bottom", fontsize=5, rotation=90)
+            if not np.isfinite(value):
+                ax.text(position, 0.02, "n/a", ha="center", va="bottom", fontsize=6, rotation=90)
+            elif abs(value) < 0.02 * (top - bottom):
+                ax.text(
+                    position,
+                    0.02,
+                    f"{value:.3f}",
+                    ha="center",
+                    va="bottom",
+                    fontsize=6,
+                    rotation=90,
+                )
 
 
 def _ceilings(ax: Any, data: pd.DataFrame, experiments: list[str]) -> None:
@@ -183,7 +217,8 @@ def consistency_vs_accuracy(
     consistency
         The y-axis column: ``error_consistency`` or ``observed_consistency``.
     experiment
-        Which rows to plot: a dataset, or ``all`` (mean over datasets).
+        Which rows to plot: a dataset, or ``all`` (mean over datasets; only over the
+        datasets every model was run on, named in the title, when these are not all).
     record
         Provenance stored in the JSON sidecar.
 
@@ -200,7 +235,11 @@ def consistency_vs_accuracy(
     require_columns(
         benchmark, ["observer", "observer_kind", "experiment", "accuracy", consistency], "benchmark"
     )
-    rows = benchmark[benchmark["experiment"] == experiment]
+    rows, scope = (
+        matched_overall(benchmark, ["accuracy", consistency])
+        if experiment == "all"
+        else (benchmark[benchmark["experiment"] == experiment], experiment)
+    )
     table = rows[["observer", "observer_kind", "accuracy", consistency]].rename(
         columns={consistency: "consistency"}
     )
@@ -235,9 +274,8 @@ def consistency_vs_accuracy(
         if consistency == "error_consistency"
         else "Observed consistency"
     )
-    scope = "mean over datasets" if experiment == "all" else experiment
     ax.set_ylabel(label)
-    ax.set_title("all datasets" if experiment == "all" else experiment)
+    ax.set_title(scope)
     legend_below(figure, [ax])
     return save_figure(
         figure,
@@ -245,7 +283,8 @@ def consistency_vs_accuracy(
         out,
         title="Consistency with humans against accuracy",
         caption=(
-            f"Each observer's {label.lower()} against its accuracy ({scope}). Humans are "
+            f"Each observer's {label.lower()} against its accuracy "
+            f"({'mean over ' + scope if experiment == 'all' else scope}). Humans are "
             "compared with every other human; the shaded band spans them."
         ),
         record=record,

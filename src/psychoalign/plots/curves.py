@@ -33,20 +33,50 @@ def _band_and_lines(
     levels: list[str],
     colours: dict[str, str],
 ) -> None:
-    position = {level: i for i, level in enumerate(levels)}
+    """Humans as mean, range band and range bars; each model as a line with its interval.
+
+    The range is drawn as a vertical bar at every level as well as a band, so a panel of
+    one level (edge, silhouette) still shows it; models are dodged sideways so their
+    intervals do not hide each other.
+    """
     band = table[table["series"] == HUMANS].sort_values("x")
-    if len(band):
+    if len(band) > 1:
         ax.fill_between(
             band["x"], band["low"], band["high"], color=HUMAN_COLOUR, alpha=0.2, linewidth=0
         )
-        ax.plot(
-            band["x"], band[value], color=HUMAN_COLOUR, marker="o", label="humans (mean, range)"
-        )
-    for name, line in table[table["series"] != HUMANS].groupby("series", sort=True):
-        line = line.sort_values("x")
-        ax.plot(line["x"], line[value], color=colours[name], marker="s", label=name)
+    if len(band):
+        _interval_line(ax, band, value, 0.0, HUMAN_COLOUR, "o", "humans (mean, range)")
+    models = sorted(table.loc[table["series"] != HUMANS, "series"].unique())
+    for i, name in enumerate(models):
+        line = table[table["series"] == name].sort_values("x")
+        shift = 0.12 * (i + 1) / len(models)
+        _interval_line(ax, line, value, shift, colours[name], "s", name)
     ax.set_xticks(range(len(levels)), levels, rotation=45 if max(map(len, levels)) > 4 else 0)
-    ax.set_xlim(-0.3, max(len(position) - 0.7, 0.3))
+    ax.set_xlim(-0.3, max(len(levels) - 0.7, 0.3))
+
+
+def _interval_line(
+    ax: Any, line: pd.DataFrame, value: str, shift: float, colour: str, marker: str, label: str
+) -> None:
+    """A series' values as a line, and each finite ``low``–``high`` interval as a bar."""
+    x = line["x"].to_numpy(float) + shift
+    ax.plot(x, line[value], color=colour, marker=marker, label=label)
+    finite = line[["low", "high"]].notna().all(axis=1).to_numpy()
+    if finite.any():
+        ax.vlines(x[finite], line["low"][finite], line["high"][finite], color=colour, linewidth=0.7)
+
+
+def _unmatched_conditions(panel: pd.DataFrame) -> str:
+    """Why a panel's models and humans are not on the same conditions ('' when they are)."""
+    human = set(panel.loc[panel["series"] == HUMANS, "condition"])
+    problems = []
+    for name, line in panel[panel["series"] != HUMANS].groupby("series", sort=True):
+        own = set(line["condition"])
+        if not human:
+            problems.append(f"{name} has no humans to compare with")
+        elif own != human:
+            problems.append(f"{name} on {len(own & human)} of the {len(human)} human conditions")
+    return "NOT MATCHED: " + "; ".join(problems) if problems else ""
 
 
 @styled
@@ -59,6 +89,11 @@ def accuracy_by_level(
     record: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
     """Accuracy against degradation level, one line per model, humans as mean and range.
+
+    Every ``low``–``high`` interval of the returned table is drawn (humans' range as a
+    band and bars, so a single-level panel shows it too; each model's Wilson interval as
+    bars). A panel whose models are not on the same conditions as its humans is titled
+    ``NOT MATCHED``, saying which.
 
     Parameters
     ----------
@@ -105,8 +140,9 @@ def accuracy_by_level(
         title="Accuracy by condition",
         caption=(
             "Proportion correct at each condition. Humans: mean over observers (line) and "
-            "range (band). Models: one line each."
-            + (f" Dashed: chance ({chance:.3g})." if chance is not None else "")
+            "range (band and bars). Models: one line each, with their 95 % Wilson interval "
+            "(bars). A panel whose models and humans are not on the same conditions says "
+            "NOT MATCHED." + (f" Dashed: chance ({chance:.3g})." if chance is not None else "")
         ),
         record=record,
     )
@@ -121,6 +157,9 @@ def error_consistency_by_level(
     record: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
     """Error consistency with humans against level, with the human–human band.
+
+    Every ``low``–``high`` range of the returned table is drawn as bars (humans' also as
+    a band); unmatched panels are titled ``NOT MATCHED`` as in :func:`accuracy_by_level`.
 
     Parameters
     ----------
@@ -174,9 +213,10 @@ def error_consistency_by_level(
         out,
         title="Error consistency by condition",
         caption=(
-            "Trial-by-trial error consistency (Cohen's κ). Band: human–human pairs (mean and "
-            "range), the ceiling a model can reach; lines: each model against every human "
-            "(mean over humans). Dashed: κ = 0, agreement expected by accuracy alone."
+            "Trial-by-trial error consistency (Cohen's κ). Band and bars: human–human "
+            "pairs (mean and range), the ceiling a model can reach; lines: each model against "
+            "every human (mean over humans; bars: range over humans). Dashed: κ = 0, "
+            "agreement expected by accuracy alone."
         ),
         record=record,
     )
@@ -209,7 +249,8 @@ def _level_panels(
         if reference is not None:
             ax.axhline(reference, color="0.5", linestyle="--", linewidth=0.6)
         ax.set_ylim(*ylim)
-        ax.set_title(experiment)
+        warning = _unmatched_conditions(panel)
+        ax.set_title(f"{experiment}\n{warning}" if warning else experiment)
         ax.set_xlabel(level_label)
         ax.set_ylabel(ylabel)
     legend_below(figure, axes)

@@ -15,6 +15,7 @@ from psychoalign.plots._figure import (
     HUMANS,
     PAGE_WIDTH,
     legend_below,
+    matched_overall,
     model_colours,
     new_figure,
     save_figure,
@@ -139,7 +140,8 @@ def benchmark_table(
     out
         Path of the figure without suffix.
     experiment
-        ``all`` (mean over datasets) or one dataset.
+        ``all`` (mean over datasets; only over the datasets every model was run on,
+        named in the title, when these are not all) or one dataset.
     record
         Provenance stored in the JSON sidecar.
 
@@ -151,7 +153,11 @@ def benchmark_table(
     """
     columns = ["accuracy", "accuracy_difference", "observed_consistency", "error_consistency"]
     require_columns(benchmark, ["observer", "observer_kind", "experiment", *columns], "benchmark")
-    rows = benchmark[benchmark["experiment"] == experiment]
+    rows, scope = (
+        matched_overall(benchmark, columns)
+        if experiment == "all"
+        else (benchmark[benchmark["experiment"] == experiment], experiment)
+    )
     models = rows[rows["observer_kind"] == "model"].sort_values(
         "error_consistency", ascending=False
     )
@@ -175,6 +181,7 @@ def benchmark_table(
     table.insert(0, "rank", range(1, len(table) + 1))
     figure, (ax,) = new_figure(1, height=0.35 + 0.2 * max(len(table), 1), width=PAGE_WIDTH)
     ax.axis("off")
+    ax.set_title(scope)
     headers = ["#", "observer", "accuracy", "acc. diff.", "obs. consist.", "error consist. (κ)"]
     cells = [
         [
@@ -204,7 +211,7 @@ def benchmark_table(
         title="Benchmark table",
         caption=(
             "Model-vs-human benchmark scores "
-            + ("(mean over datasets). " if experiment == "all" else f"({experiment}). ")
+            + (f"(mean over {scope}). " if experiment == "all" else f"({experiment}). ")
             + "Accuracy: out-of-distribution accuracy; acc. diff.: mean squared accuracy "
             "difference to each human; consistencies against each human. Last row: the human "
             "observers against each other, the ceiling."
