@@ -13,13 +13,24 @@ __all__: list[str] = []
 
 
 def report(
-    results: Annotated[Path, typer.Argument(help="Results folder (figures, tables/, stats/).")],
+    results: Annotated[
+        Path,
+        typer.Argument(
+            help="Output folder of compare, evaluate, clickmaps align, metamers "
+            "recognisability / published, run or the demo, or a folder of such outputs."
+        ),
+    ],
     out: Annotated[Path, typer.Option("--out", "-o", help="HTML file to write.")] = Path(
         "report.html"
     ),
     title: Annotated[str, typer.Option(help="Title of the report.")] = "psychoalign report",
 ) -> None:
-    """Write one self-contained HTML report (images embedded) of a results folder."""
+    """Write one self-contained HTML report (images embedded) of a results folder.
+
+    Every output psychoalign wrote in the folder is shown: its tables, and its figures
+    (drawn from the tables where the folder holds none). A folder with nothing psychoalign
+    wrote is refused (exit code 2).
+    """
     with user_errors():
         from psychoalign.report import build_report
 
