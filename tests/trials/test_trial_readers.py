@@ -282,8 +282,10 @@ def test_csv_of_no_known_format_names_the_missing_column_and_the_other_formats(t
     with pytest.raises(TrialDataError) as error:
         read_trials(path)
     assert str(error.value) == (
-        f"{path}: column 'experiment' is missing; a trial file needs the columns "
-        f"{', '.join(TRIAL_COLUMNS)} (or is a model-vs-human file with subj, "
+        f"{path}: columns 'image', 'condition', 'category' and 'response' are missing; a "
+        "trial file needs the columns observer, image, condition, category, response (and "
+        "may give experiment, observer_kind, session, trial, stimulus, correct, rt; or is "
+        "a model-vs-human file with subj, "
         "object_response, imagename, ... or a geirhos-2018-cnn file with subj, object_response, "
         "imagename, object_response_sums, prob_correct_16, ... or a psychopy-builder file "
         "with participant, date, exp_name, psychopy_version, frame_rate, ...)."

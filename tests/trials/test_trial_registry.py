@@ -131,7 +131,7 @@ def test_a_bad_cell_in_a_registered_format_is_named(tmp_path, restored_registry)
 def test_the_reader_naming_most_columns_wins_over_the_fallback(tmp_path, restored_registry):
     path = _export(tmp_path).rename(tmp_path / "edge_export.csv")
     path.write_text(path.read_text().replace("\t", ","))
-    with pytest.raises(TrialDataError, match=r"column 'experiment' is missing"):
+    with pytest.raises(TrialDataError, match=r"columns 'observer', 'image', .* are missing"):
         read_trials(path)  # only the psychoalign fallback reads it, and refuses
     register_reader(TrialReader("lab-export-csv", (".csv",), _EXPORT_COLUMNS, _from_export))
     assert read_trials(path).observer.unique().tolist() == ["subject-01"]

@@ -43,6 +43,7 @@ import pandas as pd
 
 from psychoalign.errors import ParameterError, TrialDataError
 from psychoalign.trials.readers._cells import read_csv_text, snake_case
+from psychoalign.trials.readers._task import check_task
 from psychoalign.trials.readers.column_mapping import ColumnMapping, ColumnsSpec, resolve_columns
 from psychoalign.trials.schema import _ROW, _SOURCE, Categories
 from psychoalign.trials.validation import validate_trials
@@ -121,6 +122,11 @@ class TrialReader:
     categories
         The task's categories that files of this format imply; :func:`read_trials` uses
         them when every file it reads implies the same list and none is passed.
+    task_checked
+        The files state a forced-choice task: :func:`read_trials` refuses a response
+        that is none of the categories of the experiment's ``category`` column (when no
+        category list is passed) and an image an observer saw twice in one condition
+        and session (:mod:`psychoalign.trials.readers._task`).
     """
 
     name: str
@@ -129,6 +135,7 @@ class TrialReader:
     read: ReadFunction
     load: Callable[[Path], pd.DataFrame] = read_csv_text
     categories: tuple[str, ...] | None = None
+    task_checked: bool = False
 
     def recognises(self, path: Path, header: Iterable[str]) -> bool:
         """Whether a file of this ``path`` and ``header`` is in this format."""
@@ -224,7 +231,10 @@ def read_trials(
     categories
         The task's category list (see :func:`~psychoalign.trials.validate_trials`).
         Files of the Geirhos et al. formats default to
-        :data:`~psychoalign.trials.MODEL_VS_HUMAN_CATEGORIES`.
+        :data:`~psychoalign.trials.MODEL_VS_HUMAN_CATEGORIES`; without a list, the
+        responses of psychoalign's own CSVs must be categories of their experiment's
+        ``category`` column (or ``na``), and an observer may see an image once per
+        condition and session (:attr:`TrialReader.task_checked`).
     paired
         All observers of an experiment saw the same images (see
         :func:`~psychoalign.trials.validate_trials`).
@@ -280,6 +290,10 @@ def read_trials(
         if len(implied) == 1 and None not in implied:
             categories = implied.pop()
     validated = validate_trials(combined, categories=categories, paired=paired)
+    checked = np.concatenate(
+        [np.full(len(f), r.task_checked) for f, r in zip(frames, readers, strict=True)]
+    )
+    check_task(validated, checked, responses=categories is None)
     located = validated if keep_location else validated.drop(columns=[_SOURCE, _ROW])
     trials = located.reset_index(drop=True)
     trials.attrs["read_notes"] = list(context.notes)
