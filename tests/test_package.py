@@ -22,7 +22,7 @@ import psychoalign
 PACKAGE = Path(psychoalign.__file__).parent
 
 #: Modules every layer may import: the error types, file I/O, checks and the root package.
-FOUNDATION = {"", "errors", "_io", "_checks", "_deprecated", "_lazy", "provenance"}
+FOUNDATION = {"", "errors", "_io", "_checks", "_deprecated", "_lazy", "_progress", "provenance"}
 ANALYSIS = {"trials", "metrics", "stats", "plots", "report"}
 MODEL_SIDE = {"stimuli", "models", "synthesis", "datasets"}
 
@@ -34,6 +34,7 @@ ALLOWED = {
     "_checks": {"errors"},
     "_deprecated": set(),
     "_lazy": set(),
+    "_progress": set(),
     "provenance": set(),
     "trials": set(),
     "metrics": {"trials"},

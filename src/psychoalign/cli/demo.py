@@ -25,9 +25,11 @@ def demo(
 ) -> None:
     """Evaluate the bundled model on the bundled stimuli and compare it with the bundled humans.
 
-    Makes seeded uniform-noise sets from the real edge and silhouette stimuli, runs
-    EfficientNet-Lite0 on all four sets, compares it with the human observers, fits the
-    statistics and writes every figure and report.html under OUT. Runs offline.
+    Runs EfficientNet-Lite0 on the real edge and silhouette stimuli and compares it trial
+    by trial with their human observers; runs it on seeded uniform-noise sets made from
+    them and shows its noise curve beside the model-vs-human humans' (NOT MATCHED: they
+    saw noisy photographs), each observer's robustness the noise width at 50 % correct.
+    Writes every figure and report.html under OUT. Runs offline.
     """
     with user_errors():
         from psychoalign.workflows.demo import run_demo, summary_table

@@ -6,6 +6,12 @@ of psychoalign. Evaluating models on stimulus sets into result folders is a work
 """
 
 from psychoalign._deprecated import moved
+from psychoalign.models.availability import (
+    WEIGHTS_BUNDLED,
+    WEIGHTS_CACHED,
+    WEIGHTS_MISSING,
+    weights_availability,
+)
 from psychoalign.models.features import activations, check_layers, feature_extractor, layer_names
 from psychoalign.models.folding import fold_batch_norms
 from psychoalign.models.mappings import (
@@ -30,6 +36,7 @@ from psychoalign.models.zoo import (
     imagenet_labels,
     load_model,
     resolve_model,
+    torchvision_weights_file,
 )
 
 __all__ = [
@@ -37,6 +44,9 @@ __all__ = [
     "DEFAULT_MODEL",
     "IMPORTANCE_METHODS",
     "SIZE_HANDLING",
+    "WEIGHTS_BUNDLED",
+    "WEIGHTS_CACHED",
+    "WEIGHTS_MISSING",
     "DecisionMapping",
     "ModelError",
     "ModelObserver",
@@ -59,6 +69,8 @@ __all__ = [
     "load_model",
     "mapping_from_file",
     "resolve_model",
+    "torchvision_weights_file",
+    "weights_availability",
     "wordnet_mapping",
 ]
 

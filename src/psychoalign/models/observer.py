@@ -12,9 +12,10 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 
 from psychoalign._checks import whole_number
+from psychoalign._progress import progress_bar
 from psychoalign.models.mappings import DecisionMapping, get_mapping
 from psychoalign.models.zoo import DEFAULT_MODEL, ModelError, VisionModel, resolve_model
 from psychoalign.stimuli import StimulusSet
@@ -272,7 +273,7 @@ class ModelObserver:
             TimeElapsedColumn(),
         )
         position = 0
-        with Progress(*columns, disable=not progress, transient=True) as bar:
+        with progress_bar(*columns, show=progress, transient=True) as bar:
             task = bar.add_task("run", total=len(unique))
             for names, pixels in self._batches(stimuli, unique):
                 _, batch_scores = self.forward(self.prepare(pixels))

@@ -39,6 +39,7 @@ __all__ = [
     "imagenet_labels",
     "load_model",
     "resolve_model",
+    "torchvision_weights_file",
 ]
 
 DEFAULT_MODEL = "efficientnet_lite0"
@@ -182,6 +183,18 @@ def _torchvision_names() -> list[str]:
     return torchvision.models.list_models(module=torchvision.models)
 
 
+def torchvision_weights_file(name: str) -> Path:
+    """Where torchvision's default weights of ``name`` lie in the torch hub cache.
+
+    The file ``torch.hub`` would download them to (``$TORCH_HOME/hub/checkpoints/<file>``),
+    whether or not it is there; nothing is read or downloaded.
+    """
+    import torchvision.models
+
+    default = torchvision.models.get_model_weights(name).DEFAULT
+    return Path(torch.hub.get_dir()) / "checkpoints" / Path(urlparse(default.url).path).name
+
+
 def _torchvision(name: str, weights: str | os.PathLike[str] | None) -> VisionModel:
     import torchvision.models
 
@@ -210,8 +223,8 @@ def _torchvision(name: str, weights: str | os.PathLike[str] | None) -> VisionMod
         path = Path(weights)
         description = str(path)
     else:
-        filename = Path(urlparse(default.url).path).name
-        path = Path(torch.hub.get_dir()) / "checkpoints" / filename
+        path = torchvision_weights_file(name)
+        filename = path.name
         description = f"torchvision {default} ({path})"
         if not path.is_file():
             raise ModelError(

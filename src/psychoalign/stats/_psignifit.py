@@ -81,11 +81,14 @@ def psignifit_fit(
     max_lapse: float,
     confidence: float,
     where: str,
+    criterion: float | None = None,
 ) -> dict[str, float | bool]:
     """psignifit 4 fit of the counts ``k`` of ``n`` correct at levels ``x`` (one observer).
 
     Returns ``threshold, ci_low, ci_high, slope, lapse, eta, log_likelihood, converged``
-    on the original level axis; ``where`` names the observer in error messages.
+    on the original level axis (and ``criterion_level``, the level where the MAP
+    function passes ``criterion`` correct, when given); ``where`` names the observer in
+    error messages.
     """
     t = _transformed(np.asarray(x, float), function, direction, where)
     finite = np.unique(t[np.isfinite(t)])
@@ -137,4 +140,17 @@ def psignifit_fit(
         "eta": float(estimate["eta"]),
         "log_likelihood": float(stats.binom.logpmf(k, n, p).sum()),
         "converged": _edges_hold(result),
+        **(
+            {}
+            if criterion is None
+            else {"criterion_level": _original(_level_at(result, criterion), function, direction)}
+        ),
     }
+
+
+def _level_at(result: psignifit.Result, criterion: float) -> float:
+    """Level (fitted axis) at which the MAP function passes ``criterion``; NaN if never."""
+    estimate = result.parameter_estimate
+    if not estimate["gamma"] < criterion < 1 - estimate["lambda"]:
+        return math.nan
+    return float(np.asarray(result.threshold(criterion, return_ci=False)).ravel()[0])

@@ -67,6 +67,17 @@ class _Form:
             return float(params[0])
         return float(math.exp(params[0]) * math.log(2) ** math.exp(params[1]))
 
+    def level_at(self, params: np.ndarray, criterion: float) -> float:
+        """Level at which the fitted proportion correct is ``criterion``; NaN if never."""
+        needed = (criterion - self.chance) / (1 - self.chance - self.lapse(params))
+        if not 0 < needed < 1:
+            return math.nan
+        q = needed if self.direction == "increasing" else 1 - needed
+        spread = math.exp(params[1])
+        if self.function == "logistic":
+            return float(params[0] + spread * special.logit(q))
+        return float(math.exp(params[0]) * (-math.log1p(-q)) ** spread)
+
 
 class _Psychometric(GenericLikelihoodModel):
     """Binomial likelihood of correct counts at each level (statsmodels MLE)."""
@@ -111,6 +122,7 @@ def _mle(
     n_boot: int,
     confidence: float,
     rng: np.random.Generator,
+    criterion: float | None = None,
 ) -> dict[str, float | bool]:
     """Maximum-likelihood fit with its parametric-bootstrap interval (one observer)."""
     params, llf, converged = _fit_counts(x, k, n, form)
@@ -131,6 +143,7 @@ def _mle(
         "eta": np.nan,
         "log_likelihood": llf,
         "converged": converged,
+        **({} if criterion is None else {"criterion_level": form.level_at(params, criterion)}),
     }
 
 
@@ -173,6 +186,7 @@ def psychometric_fit(
     n_boot: int = DEFAULT_N_BOOT,
     confidence: float = 0.95,
     seed: int | None = 0,
+    criterion: float | None = None,
 ) -> pd.DataFrame:
     r"""Fit a psychometric function per observer and report its threshold with an interval.
 
@@ -211,6 +225,11 @@ def psychometric_fit(
         Coverage of the interval (credible interval for ``psignifit``).
     seed
         Seed of the bootstrap (``mle``); ``psignifit`` is deterministic.
+    criterion
+        A proportion correct (e.g. 0.5): adds ``criterion_level``, the level at which
+        the fitted function (with its lapse) passes it, NaN where it never does. Unlike
+        ``threshold``, which sits halfway to each observer's own asymptote, it is one
+        absolute standard for every observer.
 
     Returns
     -------
@@ -218,7 +237,9 @@ def psychometric_fit(
         One row per fit: ``*by, observer_kind, method, function, direction, chance,
         n_trials, threshold, ci_low, ci_high, slope, lapse, eta, log_likelihood,
         converged, threshold_in_range`` (whether the threshold lies within the tested
-        levels, so it is interpolated, not extrapolated).
+        levels, so it is interpolated, not extrapolated); ``criterion_level`` after
+        ``converged`` and ``criterion_in_range`` at the end when ``criterion`` is given
+        (psignifit: at the MAP estimate).
 
     Notes
     -----
@@ -289,6 +310,8 @@ def psychometric_fit(
             f"column 'condition' has '{bad}', which is not a finite level; leave it out."
         )
     fraction("confidence", confidence)
+    if criterion is not None:
+        fraction("criterion", criterion)
     rng = np.random.default_rng(seed)
     rows = []
     for experiment, data in frame.groupby("experiment", sort=True):
@@ -310,12 +333,16 @@ def psychometric_fit(
             x = counts.index.to_numpy(float)
             k, n = counts["sum"].to_numpy(float), counts["size"].to_numpy(float)
             if method == "mle":
-                fit = _mle(x, k, n, form, n_boot=n_boot, confidence=confidence, rng=rng)
+                fit = _mle(
+                    x, k, n, form, n_boot=n_boot, confidence=confidence, rng=rng,
+                    criterion=criterion,
+                )  # fmt: skip
             else:
                 where = ", ".join(f"{column} '{value}'" for column, value in key.items())
                 fit = psignifit_fit(
                     x, k, n, function=function, direction=form.direction, chance=guess,
                     max_lapse=form.max_lapse, confidence=confidence, where=where,
+                    criterion=criterion,
                 )  # fmt: skip
             rows.append(
                 {
@@ -328,9 +355,17 @@ def psychometric_fit(
                     "n_trials": int(n.sum()),
                     **fit,
                     "threshold_in_range": bool(x.min() <= fit["threshold"] <= x.max()),
+                    **_criterion_in_range(fit, x),
                 }
             )
     return pd.DataFrame(rows)
+
+
+def _criterion_in_range(fit: Mapping[str, object], x: np.ndarray) -> dict[str, bool]:
+    """``criterion_in_range`` of a fit with a ``criterion_level``; nothing without one."""
+    if "criterion_level" not in fit:
+        return {}
+    return {"criterion_in_range": bool(x.min() <= fit["criterion_level"] <= x.max())}
 
 
 def threshold_comparison(fits: pd.DataFrame, *, confidence: float = 0.95) -> pd.DataFrame:

@@ -36,6 +36,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from psychoalign._checks import positive_number, whole_number
 from psychoalign._io import atomic_file
+from psychoalign._progress import progress_bar
 from psychoalign.errors import ModelError, StimulusSetError
 from psychoalign.models.features import check_layers, feature_extractor
 from psychoalign.models.folding import fold_batch_norms
@@ -161,7 +162,7 @@ def _progress_bar(model: str, layer: str, show: bool) -> Progress:
         TimeElapsedColumn(),
         TextColumn("loss {task.fields[loss]}"),
     )
-    return Progress(*columns, disable=not show, transient=True)
+    return progress_bar(*columns, show=show, transient=True)
 
 
 def _descend(x: torch.Tensor, batch: slice, eta: float, loss_of: LossFunction) -> torch.Tensor:

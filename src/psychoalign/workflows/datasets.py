@@ -33,10 +33,10 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 
 from psychoalign._io import bytes_sha256
+from psychoalign._progress import progress_bar
 from psychoalign.datasets import (
     BUNDLED_STIMULUS_SETS,
     MODEL_VS_HUMAN_DATASETS,
@@ -261,7 +261,7 @@ def _download(
     files: dict[str, list[Path]] = {}
     with (
         _quiet_pooch(),
-        Progress(*columns, console=Console(stderr=True), disable=not progress) as bar,
+        progress_bar(*columns, show=progress) as bar,
         ThreadPoolExecutor(_WORKERS) as pool,
     ):
         task = bar.add_task("fetch", total=len(hashes))

@@ -23,12 +23,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 from scipy import stats
 
 from psychoalign._checks import whole_number
 from psychoalign._io import check_output_folder, staged_outputs
+from psychoalign._progress import progress_bar
 from psychoalign.errors import MissingFileError, ParameterError, TrialDataError
 from psychoalign.provenance import provenance, write_outputs
 
@@ -298,9 +298,7 @@ def _anovas(
     models = list(participants.groupby(["experiment", "model"], sort=True))
     columns = (TextColumn("{task.description:<24}"), BarColumn(), MofNCompleteColumn())
     tables = []
-    with Progress(
-        *columns, TimeElapsedColumn(), console=Console(stderr=True), disable=not progress
-    ) as bar:
+    with progress_bar(*columns, TimeElapsedColumn(), show=progress) as bar:
         task = bar.add_task("permutations", total=len(models) * 2 * n_permutations or None)
         for (experiment, model), part in models:
             bar.update(task, description=f"ANOVA {model}")
