@@ -653,6 +653,18 @@ CASES = [
         lambda i: _recognisability(i, "--n-boot", "-1", stimuli=_metamer_set(i, lambda m: m)),
         lambda i: ["--n-boot"],
     ),
+    Case(
+        "trial file: a response outside the task's categories",
+        lambda i: _compare(_own_trials(i, response="giraffe"), i),
+        lambda i: [_NAME, "row 3", "'response'", "giraffe", "cat, dog"],
+    ),
+    Case(
+        "trial file: an image seen twice by one observer",
+        lambda i: _compare(
+            _own_trials(i, image="cat1.png", category="cat", response="cat", correct=True), i
+        ),
+        lambda i: [_NAME, "row 3", "row 2", "'image'", "cat1.png"],
+    ),
 ]
 
 

@@ -31,3 +31,18 @@ def test_align_refuses_a_missing_maps_file(tmp_path):
     assert result.exit_code == 2
     assert str(maps) in _one_error(result.output)
     assert not out.exists()
+
+
+def test_align_refuses_a_file_that_is_no_maps_file_before_loading_a_model(tmp_path):
+    table = tmp_path / "grid.csv"
+    table.write_text("image,x\ncat1.png,1\n")
+    out = tmp_path / "aligned"
+    result = runner.invoke(
+        app, ["clickmaps", "align", str(table), "--model", "no_such_model", "--out", str(out)]
+    )
+    assert result.exit_code == 2
+    assert (
+        f"{table}: is not a maps file made by 'clickmaps build' (an .npz file with a .json "
+        "sidecar beside it)." in _one_error(result.output)
+    )
+    assert not out.exists()

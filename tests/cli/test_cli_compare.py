@@ -135,3 +135,47 @@ def test_unknown_preset_is_refused(tmp_path):
     )
     assert result.exit_code == 2
     assert "--preset: 'brainscore' is not one of model-vs-human" in result.output
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {path.name: path.read_bytes() for path in sorted(folder.iterdir())}
+
+
+def test_a_rerun_into_the_same_folder_is_refused_naming_overwrite(tmp_path):
+    out = tmp_path / "results"
+    first = runner.invoke(app, ["compare", str(HUMAN_RAW / "edge"), "--out", str(out)])
+    assert first.exit_code == 0, first.output
+    before = _files(out)
+    again = runner.invoke(app, ["compare", str(HUMAN_RAW / "silhouette"), "--out", str(out)])
+    assert again.exit_code == 2
+    assert f"{out}: already exists and is not empty; choose another --out or pass --overwrite" in (
+        " ".join(again.output.split())
+    )
+    assert _files(out) == before
+
+
+def test_overwrite_replaces_the_folder_whole_leaving_no_stale_table(tmp_path):
+    out = tmp_path / "results"
+    first = runner.invoke(app, ["compare", str(HUMAN_RAW / "cue-conflict"), "--out", str(out)])
+    assert first.exit_code == 0, first.output
+    assert (out / "shape_bias.csv").is_file()
+    (out / "notes.txt").write_text("mine\n")
+    second = runner.invoke(
+        app, ["compare", str(HUMAN_RAW / "edge"), "--out", str(out), "--overwrite"]
+    )
+    assert second.exit_code == 0, second.output
+    assert sorted(path.name for path in out.iterdir()) == [
+        f"{name}.{kind}"
+        for name in ("accuracy", "benchmark", "error_consistency")
+        for kind in ("csv", "json")
+    ]
+    assert set(pd.read_csv(out / "accuracy.csv")["experiment"]) == {"edge"}
+    assert [path.name for path in tmp_path.iterdir()] == ["results"]  # no temporaries left
+
+
+def test_an_empty_folder_needs_no_overwrite(tmp_path):
+    out = tmp_path / "results"
+    out.mkdir()
+    result = runner.invoke(app, ["compare", str(HUMAN_RAW / "edge"), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert (out / "benchmark.csv").is_file()

@@ -102,3 +102,25 @@ def test_evaluate_without_cached_weights_is_one_sentence(tmp_path, monkeypatch):
 def test_models_layers_lists_names():
     result = runner.invoke(app, ["models", "layers", "efficientnet_lite0"])
     assert result.exit_code == 0 and "_blocks.3\n" in result.output
+
+
+def test_models_list_marks_weights_bundled_cached_or_not_downloaded(tmp_path, monkeypatch):
+    # A real torch hub cache layout: resnet18's default weights under the name of its URL.
+    checkpoints = tmp_path / "torch" / "hub" / "checkpoints"
+    checkpoints.mkdir(parents=True)
+    (checkpoints / "resnet18-f37072fd.pth").write_bytes(b"not read by 'models list'")
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "huggingface"))
+    listed = runner.invoke(app, ["models", "list"])
+    assert listed.exit_code == 0, listed.output
+    marks = dict(line.split(maxsplit=1) for line in listed.output.splitlines())
+    assert marks["efficientnet_lite0"] == "weights: bundled"
+    assert marks["resnet18"] == "weights: cached"
+    assert marks["resnet50"] == "weights: not downloaded"
+    assert len(marks) > 1000
+    local = runner.invoke(app, ["models", "list", "--local"])
+    assert local.exit_code == 0, local.output
+    assert [line.split()[0] for line in local.output.splitlines()] == [
+        "efficientnet_lite0",
+        "resnet18",
+    ]

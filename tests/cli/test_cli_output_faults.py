@@ -163,6 +163,28 @@ def test_a_file_where_a_folder_is_wanted_and_the_reverse(tmp_path, command, out,
     assert (tmp_path / "file").read_text() == "mine\n" and not os.listdir(tmp_path / "folder")
 
 
+@pytest.mark.parametrize(
+    ("name", "arguments"),
+    [
+        (["stimuli", "make"], ["edge", "--manipulation", "grayscale"]),
+        (["metamers"], ["--layers", "_blocks.1", "--stimuli", "edge", "--steps", "8"]),
+        (["compare"], [EDGE]),
+    ],
+    ids=["stimuli-make", "metamers", "compare"],
+)
+def test_every_refusal_of_an_existing_output_names_overwrite(tmp_path, name, arguments):
+    """Each command that refuses an existing --out says how to replace it, and has the option."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "mine.txt").write_text("mine\n")
+    result = runner.invoke(app, [*name, *arguments, "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    message = _one_error(result.output)
+    assert message.startswith(f"error: {out}: already exists") and "pass --overwrite" in message
+    assert os.listdir(tmp_path) == ["out"] and os.listdir(out) == ["mine.txt"]
+    assert "--overwrite" in runner.invoke(app, [*name, "--help"]).output
+
+
 def _run(arguments: list[str], **options) -> subprocess.CompletedProcess:
     return subprocess.run(
         [*PSYCHOALIGN, *arguments], capture_output=True, text=True, timeout=300, **options

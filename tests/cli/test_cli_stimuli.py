@@ -88,3 +88,23 @@ def test_stimuli_manipulations_lists_every_degradation():
     assert result.exit_code == 0
     for name in ("uniform-noise", "phase-scrambling", "power-equalisation", "false-colour"):
         assert name in result.output
+
+
+def test_stimuli_make_refuses_numerically_equal_levels(tmp_path):
+    for manipulation, levels, first, second in [
+        ("uniform-noise", "0,0.1,0.10", "0.1", "0.10"),
+        ("contrast", "c10,0.1", "c10", "0.1"),
+    ]:
+        result = runner.invoke(
+            app,
+            [
+                *("stimuli", "make", "edge", "--manipulation", manipulation),
+                *("--levels", levels, "--out", str(tmp_path / "set")),
+            ],
+        )
+        assert result.exit_code == 2
+        assert (
+            f"levels: '{first}' and '{second}' are the same level of {manipulation} (0.1); "
+            "give each level once in --levels."
+        ) in " ".join(result.output.split())
+        assert not (tmp_path / "set").exists()

@@ -192,7 +192,11 @@ def _metamers(inputs: Path) -> list[str]:
 
 
 def _compare(inputs: Path) -> list[str]:
-    return ["compare", str(HUMAN_RAW / "edge"), str(HUMAN_RAW / "silhouette"), "--out", "out"]
+    # --overwrite: a rerun onto the whole tables of the last one replaces the folder whole.
+    return [
+        *("compare", str(HUMAN_RAW / "edge"), str(HUMAN_RAW / "silhouette")),
+        *("--out", "out", "--overwrite"),
+    ]
 
 
 def _report(inputs: Path) -> list[str]:

@@ -152,7 +152,8 @@ def test_align_writes_tables_maps_and_figures(built, tmp_path):
     assert per_image.spearman.between(-1, 1).all() and per_image.ceiling.notna().all()
     again = alignment_summary(per_image.drop(columns="label"), seed=0)
     pd.testing.assert_frame_equal(again, summary, check_dtype=False)
-    pd.testing.assert_frame_equal(pd.read_csv(out / "clickmap_summary.csv"), summary)
+    written = pd.read_csv(out / "clickmap_summary.csv").fillna({"ceiling_note": ""})
+    pd.testing.assert_frame_equal(written, summary, check_dtype=False)
     with np.load(out / "model_maps.npz") as saved:
         assert saved["labels"].tolist() == ["efficientnet_lite0 saliency"]
         assert saved["map_0"].shape == (4, 224, 224)
@@ -208,3 +209,28 @@ def test_the_old_clickme_module_warns_and_gives_the_same_functions():
     for name in ("build_clickmaps", "align_clickmaps"):
         with pytest.warns(DeprecationWarning, match=rf"psychoalign\.clickme\.{name} moved to"):
             assert getattr(old, name) is getattr(new, name)
+
+
+def test_one_participant_says_why_the_ceiling_cannot_be_measured(tmp_path, four):
+    from typer.testing import CliRunner
+
+    from psychoalign.cli import app
+
+    folder = tmp_path / "clickme"
+    folder.mkdir()
+    _session(folder, four, "01", seed=0)
+    build_clickmaps([folder], tmp_path / "maps.npz")
+    out = tmp_path / "aligned"
+    result = CliRunner().invoke(
+        app,
+        ["clickmaps", "align", str(tmp_path / "maps.npz"), "--n-splits", "2", "--out", str(out)],
+    )
+    assert result.exit_code == 0, result.output
+    note = "ceiling not measurable: split halves need at least 2 participants per image; 1 here"
+    assert f"warning: {note}" in " ".join(result.output.split())
+    assert "nan" not in result.output and "–" in result.output
+    summary = pd.read_csv(out / "clickmap_summary.csv", keep_default_na=False)
+    assert summary.ceiling_note.tolist() == [note] and summary.score.tolist() == [""]
+    per_image = pd.read_csv(out / "clickmap_alignment.csv", keep_default_na=False)
+    assert (per_image.ceiling_note == note).all()
+    assert "ceiling not measurable" in (out / "clickmap_scores.svg").read_text()  # not 'nan'

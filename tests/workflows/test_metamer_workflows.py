@@ -14,7 +14,7 @@ from psychoalign.datasets import stimulus_set
 from psychoalign.models import load_model
 from psychoalign.stimuli import StimulusSet, StimulusSetError, read_image
 from psychoalign.workflows import evaluate
-from psychoalign.workflows.metamers import _kept_steps, make_metamer_set
+from psychoalign.workflows.metamers import _kept_steps, _source_rows, make_metamer_set
 
 LAYER = "_blocks.1"
 
@@ -52,17 +52,20 @@ def test_make_metamer_set_writes_a_verifiable_set_with_flags(tmp_path, lite0, ed
         "seed",
         "source",
     ]
+    # images=2 of three categories: two categories, one image each (seeded round-robin)
     assert manifest.stimulus.tolist() == [
-        "natural/bear/bear1.png",
-        "natural/bear/bear10.png",
-        "_blocks.0/bear/bear1.png",
-        "_blocks.0/bear/bear10.png",
-        f"{LAYER}/bear/bear1.png",
-        f"{LAYER}/bear/bear10.png",
+        "natural/clock/clock9.png",
+        "natural/knife/knife10.png",
+        "_blocks.0/clock/clock9.png",
+        "_blocks.0/knife/knife10.png",
+        f"{LAYER}/clock/clock9.png",
+        f"{LAYER}/knife/knife10.png",
     ]
+    assert made.info["made_with"]["images"] == ["clock/clock9.png", "knife/knife10.png"]
     natural = manifest.query("condition == 'natural'")
     assert (natural.valid == "True").all() and (natural.layer == "").all()
-    assert natural.sha256.tolist() == source.manifest.sha256.iloc[:2].tolist()  # copied as is
+    chosen = source.manifest.set_index("stimulus").loc[natural.source, "sha256"]
+    assert natural.sha256.tolist() == chosen.tolist()  # copied as is
     metamers = manifest.query("condition != 'natural'")
     assert (metamers.layer == metamers.condition).all() and (metamers.seed == "0").all()
     assert (metamers.model == "efficientnet_lite0").all()
@@ -84,8 +87,21 @@ def test_make_metamer_set_writes_a_verifiable_set_with_flags(tmp_path, lite0, ed
     assert list(made.info["files"]) == ["validation.csv", "losses.csv", "null.csv"]
     for file, digest in made.info["files"].items():
         assert hashlib.sha256((made.path / file).read_bytes()).hexdigest() == digest
-    pixels = read_image(made.file(f"{LAYER}/bear/bear1.png"))
+    pixels = read_image(made.file(f"{LAYER}/clock/clock9.png"))
     assert pixels.shape == (224, 224, 3)
+
+
+def test_images_are_sampled_round_robin_across_categories_with_the_seed():
+    silhouette = stimulus_set("silhouette")  # 16 categories x 10 images, sorted
+    chosen = _source_rows(silhouette, 16)
+    assert sorted(row.category for row in chosen) == silhouette.categories  # one of each
+    assert len({row.stimulus for row in _source_rows(silhouette, 20)}) == 20
+    counts = pd.Series([row.category for row in _source_rows(silhouette, 20)]).value_counts()
+    assert sorted(counts.tolist()) == [1] * 12 + [2] * 4
+    again = [row.stimulus for row in _source_rows(silhouette, 16)]
+    assert again == [row.stimulus for row in chosen]  # the same seed, the same images
+    other = [row.stimulus for row in _source_rows(silhouette, 16, seed=1)]
+    assert other != again
 
 
 def test_losses_of_long_runs_are_kept_every_tenth_step():
@@ -126,6 +142,8 @@ def test_metamers_of_one_model_classified_by_another(tmp_path, lite0):
     )
     random_net = load_model("mobilenet_v3_small", weights="random", device="cpu")
     evaluate([lite0, random_net], [metamers], tmp_path / "models", progress=False)
+    edge = source.write(tmp_path / "edge", name="edge")  # a run on another set, left out
+    evaluate([lite0], [edge], tmp_path / "models", progress=False)
 
     result = CliRunner().invoke(
         app,
@@ -136,8 +154,11 @@ def test_metamers_of_one_model_classified_by_another(tmp_path, lite0):
     )
     assert result.exit_code == 0, result.output
 
+    left_out = f"{tmp_path / 'models' / 'edge' / 'efficientnet_lite0'} (ran on 'edge')"
+    assert f"note: left out {left_out}" in " ".join(result.output.split())
     table = pd.read_csv(tmp_path / "results" / "metamer_recognisability.csv")
-    trials = pd.concat(pd.read_csv(path) for path in (tmp_path / "models").rglob("trials.csv"))
+    runs = (tmp_path / "models" / "metamers").rglob("trials.csv")
+    trials = pd.concat(pd.read_csv(path) for path in runs)
     valid = metamers.manifest.set_index("stimulus")["valid"] == "True"
     kept = trials[trials.stimulus.map(valid)]
     expected = kept.groupby(["observer", "condition"])["correct"].mean()
@@ -161,3 +182,15 @@ def test_metamers_of_one_model_classified_by_another(tmp_path, lite0):
     sidecar = json.loads((tmp_path / "results" / "metamer_recognisability.json").read_text())
     assert sidecar["stimulus_set"]["checksum"] == metamers.checksum
     assert sidecar["parameters"] == {"include_failed": False, "n_boot": 2000, "seed": 0}
+    assert sidecar["left_out_runs"] == [left_out]
+    only_edge = CliRunner().invoke(
+        app,
+        [
+            *("metamers", "recognisability", str(tmp_path / "models" / "edge")),
+            *("--stimuli", str(metamers.path), "--out", str(tmp_path / "nothing")),
+        ],
+    )
+    assert only_edge.exit_code == 2 and "Traceback" not in only_edge.output
+    assert "none of its 1 model runs is on the metamer set 'metamers'" in " ".join(
+        only_edge.output.split()
+    )

@@ -10,14 +10,23 @@ from pathlib import Path
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
 
+from psychoalign import _progress
 from psychoalign._io import os_error_sentence
 from psychoalign.datasets import BUNDLED_STIMULUS_SETS, PUBLISHED_STIMULUS_SETS, stimulus_set
 from psychoalign.errors import PsychoalignError, StimulusSetError
 from psychoalign.stimuli import StimulusSet
 
-__all__ = ["INTERRUPTED", "USAGE_ERROR", "console", "progress_bar", "source_set", "user_errors"]
+__all__ = [
+    "INTERRUPTED",
+    "USAGE_ERROR",
+    "console",
+    "print_note",
+    "progress_bar",
+    "source_set",
+    "user_errors",
+]
 
 #: Messages and progress go to stderr; tables and paths to stdout.
 console = Console(stderr=True)
@@ -48,6 +57,11 @@ def user_errors() -> Iterator[None]:
     except KeyboardInterrupt:
         console.print(_interrupted(out, before), markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(INTERRUPTED) from None
+
+
+def print_note(sentence: str, *, label: str = "note") -> None:
+    """Print ``label: sentence`` on stderr as one line, however narrow the terminal."""
+    console.print(f"{label}: {sentence}", markup=False, highlight=False, soft_wrap=True)
 
 
 def _error(sentence: str) -> None:
@@ -102,7 +116,7 @@ def _interrupted(out: Path | None, before: dict[str, tuple[int, int]]) -> str:
 def progress_bar(total: int) -> Iterator[Callable[[str], None]]:
     """Show a progress bar of ``total`` named steps; call the yielded function as each starts."""
     columns = (TextColumn("{task.description:<24}"), BarColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console) as progress:
+    with _progress.progress_bar(*columns, console=console) as progress:
         task = progress.add_task("starting", total=total)
         started = False
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated
 
@@ -10,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from psychoalign._checks import number_at_least, whole_number
-from psychoalign.cli._common import progress_bar, user_errors
+from psychoalign.cli._common import print_note, progress_bar, user_errors
 from psychoalign.cli.models import TrustPickle
 from psychoalign.errors import ClickMapError
 
@@ -86,6 +87,9 @@ def clickmaps_align(
     """Align model feature-importance maps with the human maps: tables and figures."""
     model, method = model or ["efficientnet_lite0"], method or ["saliency"]
     with user_errors():
+        from psychoalign.workflows.clickmaps import align_clickmaps, open_human_maps
+
+        open_human_maps(maps)  # a wrong file is refused before torch and any model load
         from psychoalign.models import IMPORTANCE_METHODS
 
         unknown = [name for name in method if name not in IMPORTANCE_METHODS]
@@ -94,8 +98,6 @@ def clickmaps_align(
                 f"--method: '{unknown[0]}' is not one of {', '.join(IMPORTANCE_METHODS)}."
             )
         whole_number("--n-splits", n_splits, 0, error=ClickMapError)
-        from psychoalign.workflows.clickmaps import align_clickmaps
-
         with progress_bar(len(model) * len(method)) as step:
             summary = align_clickmaps(
                 maps,
@@ -107,6 +109,8 @@ def clickmaps_align(
                 progress=step,
                 trust_pickle=trust_pickle,
             )
+    for note in dict.fromkeys(note for note in summary["ceiling_note"] if note):
+        print_note(f"{note}; the score (ρ / ceiling) is '–'.", label="warning")
     table = Table(title=f"ClickMe alignment ({out})")
     for column in ("model", "method", "images", "ρ", "ceiling", "floor", "score"):
         table.add_column(column)
@@ -115,9 +119,14 @@ def clickmaps_align(
             row.model,
             row.method,
             str(row.n_images),
-            f"{row.spearman:.3f}",
-            f"{row.ceiling:.3f}",
-            f"{row.floor:.3f}",
-            f"{row.score:.3f}",
+            _number(row.spearman),
+            _number(row.ceiling),
+            _number(row.floor),
+            _number(row.score),
         )
     Console().print(table)
+
+
+def _number(value: float) -> str:
+    """A table cell: three decimals, or '–' where there is no value (NaN)."""
+    return f"{value:.3f}" if math.isfinite(value) else "–"

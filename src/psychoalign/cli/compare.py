@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from psychoalign._checks import whole_number
-from psychoalign.cli._common import console, progress_bar, user_errors
+from psychoalign.cli._common import console, print_note, progress_bar, user_errors
 from psychoalign.errors import ParameterError
 from psychoalign.metrics import PRESETS
 
@@ -56,6 +56,12 @@ def compare(
             "recognised from image names '<shape><n>-<texture><m>.png'; repeatable.",
         ),
     ] = None,
+    overwrite: Annotated[
+        bool,
+        typer.Option(
+            help="Replace a non-empty --out whole: no table of an earlier run is left in it."
+        ),
+    ] = False,
 ) -> None:
     """Compare observers: accuracy, error consistency, the benchmark table and more.
 
@@ -63,7 +69,8 @@ def compare(
     image_accuracy.csv, behavioural_consistency.csv where the data allow), each with a
     JSON sidecar of inputs, parameters and versions. What was accepted but should be
     known (a file name whose session differs from its contents, model files' NaN
-    conditions read as '0') is printed as a note and recorded in the sidecars.
+    conditions read as '0') is printed as a note and recorded in the sidecars. A
+    non-empty --out is refused unless --overwrite.
     """
     with user_errors():
         # Refused before any file is read, so a typo costs no reading.
@@ -84,8 +91,9 @@ def compare(
                 columns=columns,
                 response_column=response_column,
                 cue_conflict=cue_conflict or (),
+                overwrite=overwrite,
                 progress=step,
             )
         for note in result.notes:
-            console.print(f"note: {note}", markup=False, highlight=False)
+            print_note(note)
         console.print(f"wrote {', '.join(path.name for path in result.files)} to {out}")

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from psychoalign._checks import whole_number
-from psychoalign.cli._common import USAGE_ERROR, console, source_set, user_errors
+from psychoalign.cli._common import USAGE_ERROR, console, print_note, source_set, user_errors
 from psychoalign.cli.models import TrustPickle
 from psychoalign.errors import ParameterError, StimulusSetError
 from psychoalign.stimuli import StimulusSet
@@ -39,12 +39,17 @@ def metamers(
     steps: Annotated[int, typer.Option(help="Optimisation steps in all (over --rounds).")] = 24000,
     rounds: Annotated[int, typer.Option(help="Rounds; the step size halves after each.")] = 8,
     step_size: Annotated[float, typer.Option(help="Initial step size η₀.")] = 1.0,
-    images: Annotated[int | None, typer.Option(help="Only the first N images.")] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the initial noise.")] = 0,
+    images: Annotated[
+        int | None, typer.Option(help="Only N images, sampled across categories (seeded).")
+    ] = None,
+    seed: Annotated[
+        int, typer.Option(help="Seed of the initial noise, null pairs and --images sample.")
+    ] = 0,
     mapping: Annotated[str, typer.Option(help="Decision mapping for validation.")] = (
         "imagenet-16"
     ),
     trust_pickle: TrustPickle = False,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing set at --out.")] = False,
 ) -> None:
     """Synthesise metamers of natural images at each layer and write a metamer stimulus set.
 
@@ -84,6 +89,7 @@ def metamers(
             step_size=step_size,
             seed=seed,
             mapping=mapping,
+            overwrite=overwrite,
             progress=True,
         )
     table = Table(title=f"Metamers ({made.path})")
@@ -153,6 +159,8 @@ def metamers_recognisability(
         table = metamer_recognisability_analysis(
             trials, stimuli, out, include_failed=include_failed, n_boot=n_boot, seed=seed
         )
+    for run in table.attrs.get("left_out_runs", []):
+        print_note(f"left out {run}: not a run on {stimuli}.")
     shown = Table(title=f"Metamer recognisability ({out})")
     for column in ("metamers of", "condition", "observer", "n", "accuracy [CI]", "relative"):
         shown.add_column(column)

@@ -112,14 +112,25 @@ def evaluate(
 
 
 @models_app.command("list")
-def models_list() -> None:
-    """List the model names psychoalign can load, marking those whose weights are local."""
-    with user_errors():
-        from psychoalign.models import available_models
+def models_list(
+    local: Annotated[
+        bool, typer.Option("--local", help="Only models whose weights are on this machine.")
+    ] = False,
+) -> None:
+    """List the model names psychoalign can load, marking those whose weights are local.
 
-        names = available_models()
-    for name in names:
-        typer.echo(name)
+    Weights are 'bundled' (efficientnet_lite0), 'cached' (in the torch hub cache,
+    $TORCH_HOME/hub/checkpoints, or the Hugging Face cache) or 'not downloaded'
+    (psychoalign never downloads). Nothing is loaded and the network is not used.
+    """
+    with user_errors():
+        from psychoalign.models import WEIGHTS_MISSING, weights_availability
+
+        marks = weights_availability()
+    width = max(map(len, marks), default=0)
+    for name, mark in marks.items():
+        if not (local and mark == WEIGHTS_MISSING):
+            typer.echo(f"{name:<{width}}  weights: {mark}")
 
 
 @models_app.command("layers")

@@ -158,7 +158,9 @@ def clickmap_scores(
     Bars are the mean Spearman ρ between model and human maps over images with its
     bootstrap CI; the vermillion line is the human ceiling (split halves of participants,
     Spearman–Brown corrected) and the dashed grey line the floor (human maps of other
-    images). The score printed on each bar is mean ρ / ceiling.
+    images). The score printed on each bar is mean ρ / ceiling, or 'ceiling not
+    measurable' where the ceiling is NaN (fewer than 2 participants per image); the
+    ceiling line is then left out.
     """
     require_columns(
         summary,
@@ -181,9 +183,11 @@ def clickmap_scores(
         error = [[row.spearman - row.spearman_ci_low], [row.spearman_ci_high - row.spearman]]
         ax.bar(position, row.spearman, width=0.7, color=colours[row.label])
         ax.errorbar(position, row.spearman, yerr=error, color="0.2", linewidth=0.8, capsize=2)
-        ax.text(position, row.spearman_ci_high + 0.02, f"{row.score:.2f}", ha="center", fontsize=5)
+        score = f"{row.score:.2f}" if np.isfinite(row.score) else "ceiling not measurable"
+        ax.text(position, row.spearman_ci_high + 0.02, score, ha="center", fontsize=5)
     ceiling, floor = float(table["ceiling"].mean()), float(table["floor"].mean())
-    ax.axhline(ceiling, color=HUMAN_COLOUR, linewidth=1.0, label="human ceiling")
+    if np.isfinite(ceiling):
+        ax.axhline(ceiling, color=HUMAN_COLOUR, linewidth=1.0, label="human ceiling")
     ax.axhline(floor, color="0.5", linewidth=0.8, linestyle="--", label="floor (other images)")
     ax.set_xticks(x, table["label"], rotation=30, ha="right")
     ax.set_ylabel("Spearman ρ")

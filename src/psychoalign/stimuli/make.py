@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from rich.progress import Progress
 
+from psychoalign._progress import progress_bar
 from psychoalign.stimuli.degrade import get_manipulation, mean_amplitude_spectrum
 from psychoalign.stimuli.images import StimulusSetError, encode_png, read_image
 from psychoalign.stimuli.stimulus_set import SetWriter, StimulusSet, derived_stimulus
@@ -37,6 +37,18 @@ def _check_levels(labels: Sequence[str]) -> None:
         if not label or "/" in label or "\\" in label or label.startswith("."):
             raise StimulusSetError(f"levels: '{label}' cannot name a condition folder.")
         seen.add(label)
+
+
+def _distinct_levels(manipulation: str, labels: Sequence[str], values: list[Any]) -> list[Any]:
+    """``values``, refusing two labels that stand for the same level (``0.1`` and ``0.10``)."""
+    for index, value in enumerate(values):
+        for earlier in range(index):
+            if values[earlier] == value:
+                raise StimulusSetError(
+                    f"levels: '{labels[earlier]}' and '{labels[index]}' are the same level of "
+                    f"{manipulation} ({value}); give each level once in --levels."
+                )
+    return values
 
 
 def make_stimulus_set(
@@ -84,7 +96,7 @@ def make_stimulus_set(
     labels = list(method.default_levels if levels is None else levels)
     _check_levels(labels)
     SetWriter.check_target(out, overwrite=overwrite)  # before any image is read
-    values = [method.level(label) for label in labels]
+    values = _distinct_levels(method.name, labels, [method.level(label) for label in labels])
     if len(source.conditions) != 1:
         raise StimulusSetError(
             f"source: stimulus set '{source.name}' has {len(source.conditions)} conditions "
@@ -110,7 +122,7 @@ def make_stimulus_set(
     total = len(labels) * len(rows)
     with (
         SetWriter(out, overwrite=overwrite) as writer,
-        Progress(disable=not progress, transient=True) as bar,
+        progress_bar(show=progress, transient=True) as bar,
     ):
         task = bar.add_task(f"{method.name} x {len(labels)} levels", total=total)
         for level_index, (label, value) in enumerate(zip(labels, values, strict=True)):

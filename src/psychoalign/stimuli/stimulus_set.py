@@ -514,8 +514,8 @@ class SetWriter:
         remove_stale_temporaries(target)  # those of a killed run, even when refused now
         if target.exists() and not overwrite:
             raise StimulusSetError(
-                f"{target}: already exists; choose another output folder or overwrite it "
-                "explicitly."
+                f"{target}: already exists; choose another --out or pass --overwrite to "
+                "replace it (overwrite=True in Python)."
             )
         # A folder that cannot be written is refused now, not after the work.
         return check_output_folder(target)

@@ -12,6 +12,7 @@ from psychoalign._lazy import lazy_attributes
 _HOMES = {
     "align_clickmaps": "psychoalign.workflows.clickmaps",
     "build_clickmaps": "psychoalign.workflows.clickmaps",
+    "open_human_maps": "psychoalign.workflows.clickmaps",
     "COMPARE_FILES_STEPS": "psychoalign.workflows.compare",
     "FileComparison": "psychoalign.workflows.compare",
     "PipelineResult": "psychoalign.workflows.compare",

@@ -36,7 +36,7 @@ from psychoalign.provenance import provenance, write_outputs
 from psychoalign.stimuli import StimulusSet
 from psychoalign.trials import find_trial_files, read_trials
 
-__all__ = ["align_clickmaps", "build_clickmaps"]
+__all__ = ["align_clickmaps", "build_clickmaps", "open_human_maps"]
 
 _SIDECAR_SUFFIX = ".json"
 # Images per call of the feature-importance methods (bounds memory).
@@ -228,9 +228,7 @@ def align_clickmaps(
         if isinstance(values, str) or not values:
             raise ClickMapError(f"{name}: {values!r} must be a non-empty list of names.")
     out = check_output_folder(out)  # before any map is computed
-    maps_path = Path(maps).with_suffix(".npz")
-    human = ClickMaps.load(maps_path)
-    sidecar = _maps_sidecar(maps_path)
+    human, maps_path, sidecar = open_human_maps(maps)
     images = _stimuli_of(maps_path, sidecar)
     per_image_table, model_maps = _align_models(
         human, images, models, methods, mapping, n_splits, seed, progress, trust_pickle
@@ -276,6 +274,36 @@ def align_clickmaps(
         )
         clickmap_scores(summary, staging / "clickmap_scores", record=record)
     return summary
+
+
+def open_human_maps(maps: str | os.PathLike[str]) -> tuple[ClickMaps, Path, dict[str, Any]]:
+    """The human maps of a maps file made by :func:`build_clickmaps`, checked, and its sidecar.
+
+    Parameters
+    ----------
+    maps
+        The ``.npz`` file (a path without suffix means the ``.npz``).
+
+    Returns
+    -------
+    tuple
+        The :class:`~psychoalign.metrics.clickmaps.ClickMaps`, the ``.npz`` path and its
+        ``.json`` sidecar.
+
+    Raises
+    ------
+    psychoalign.errors.PsychoalignError
+        The path has another suffix (a CSV table, say), or the file or its sidecar is
+        missing or not one written by ``clickmaps build``.
+    """
+    path = Path(maps)
+    if path.suffix not in ("", ".npz"):
+        raise ClickMapError(
+            f"{path}: is not a maps file made by 'clickmaps build' (an .npz file with a "
+            ".json sidecar beside it)."
+        )
+    path = path.with_suffix(".npz")
+    return ClickMaps.load(path), path, _maps_sidecar(path)
 
 
 def _maps_sidecar(maps_path: Path) -> dict[str, Any]:

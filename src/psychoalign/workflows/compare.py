@@ -16,12 +16,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
 
 from psychoalign._checks import DEFAULT_N_BOOT
-from psychoalign._io import check_output_folder
-from psychoalign.errors import TrialDataError
+from psychoalign._io import check_output_folder, is_temporary, replaced_folder
+from psychoalign._progress import progress_bar
+from psychoalign.errors import OutputError, TrialDataError
 from psychoalign.metrics import accuracy, comparison_tables, shape_bias
 from psychoalign.metrics.shape_bias import cue_conflict_experiments
 from psychoalign.provenance import provenance, write_outputs
@@ -103,6 +103,7 @@ def compare_files(
     columns: ColumnsSpec | None = None,
     response_column: str | None = None,
     cue_conflict: Sequence[str] = (),
+    overwrite: bool = False,
     progress: Callable[[str], None] | None = None,
 ) -> FileComparison:
     """Read trial files, compare their observers and write the tables with provenance.
@@ -114,7 +115,8 @@ def compare_files(
         :func:`psychoalign.trials.read_trials` reads).
     out
         Folder of the tables: ``<name>.csv`` and its ``<name>.json`` sidecar (inputs with
-        their SHA-256, parameters, versions) for each table, written all or nothing.
+        their SHA-256, parameters, versions) for each table, written all or nothing. A
+        folder that holds anything is refused unless ``overwrite``.
     preset
         ``"model-vs-human"`` reads the files as that benchmark does (16 categories,
         paired images) and applies its excluded conditions; None for neither.
@@ -126,6 +128,9 @@ def compare_files(
     cue_conflict
         Experiments to treat as cue-conflict besides those recognised from their image
         names (:func:`psychoalign.metrics.cue_conflict_experiments`).
+    overwrite
+        Replace a non-empty ``out`` whole (an atomic folder swap), so that no table of an
+        earlier run (e.g. its ``shape_bias.csv``) is left beside the new ones.
     progress
         Called with the name of each of :data:`COMPARE_FILES_STEPS` as it starts.
 
@@ -139,7 +144,8 @@ def compare_files(
     """
     step = progress or (lambda name: None)
     model_vs_human = preset == "model-vs-human"
-    check_output_folder(out)  # before any file is read
+    out = Path(out)
+    replace = _check_empty(out, overwrite=overwrite)  # before any file is read
     step(COMPARE_FILES_STEPS[0])
     files = find_trial_files(inputs)
     trials = read_trials(
@@ -170,8 +176,27 @@ def compare_files(
         "cue_conflict": list(cue_conflict),
         "read_notes": notes,
     }
-    written = write_outputs(tables, Path(out), provenance(files, parameters))
-    return FileComparison(Path(out), trials, tables, written, notes)
+    record = provenance(files, parameters)
+    if not replace:
+        return FileComparison(out, trials, tables, write_outputs(tables, out, record), notes)
+    with replaced_folder(out) as staging:
+        write_outputs(tables, staging, record)
+    return FileComparison(out, trials, tables, [out / f"{name}.csv" for name in tables], notes)
+
+
+def _check_empty(out: Path, *, overwrite: bool) -> bool:
+    """Refuse a non-empty ``out`` unless ``overwrite``; whether there is a folder to replace.
+
+    A hidden temporary of another run does not count as content.
+    """
+    check_output_folder(out)
+    held = out.is_dir() and any(not is_temporary(entry.name) for entry in out.iterdir())
+    if held and not overwrite:
+        raise OutputError(
+            f"{out}: already exists and is not empty; choose another --out or pass "
+            "--overwrite to replace it whole."
+        )
+    return held
 
 
 def _graded(trials: pd.DataFrame) -> bool:
@@ -247,7 +272,7 @@ def compare_humans_and_models(
 
     out = Path(out)
     columns = (TextColumn("{task.description:<20}"), BarColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=Console(stderr=True), disable=not progress) as bar:
+    with progress_bar(*columns, show=progress) as bar:
         task = bar.add_task(_STEPS[0], total=len(_STEPS))
 
         def step(name: str) -> None:

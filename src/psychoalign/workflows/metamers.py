@@ -19,6 +19,7 @@ References
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -48,6 +49,7 @@ from psychoalign.stimuli.stimulus_set import SetWriter, StimulusSet
 from psychoalign.synthesis.metamer import INITIAL_SD, Metamer, step_sizes
 from psychoalign.synthesis.validation import null_distribution, validate
 from psychoalign.trials import find_trial_files, read_trials
+from psychoalign.workflows.evaluation import RUN_FILE
 
 __all__ = ["make_metamer_set", "metamer_recognisability_analysis"]
 
@@ -89,7 +91,26 @@ def _kept_steps(total: int) -> np.ndarray:
     return np.unique(np.r_[np.arange(0, total, LOSSES_EVERY), total - 1])
 
 
-def _source_rows(source: StimulusSet, images: int | None) -> list[Any]:
+def _sampled_rows(rows: list[Any], images: int, seed: int) -> list[Any]:
+    """``images`` rows drawn round-robin over the categories, in manifest order.
+
+    The categories and the images within each are put in a seeded random order
+    (``np.random.default_rng([seed, 2])``); the first image of every category is taken,
+    then the second, and so on, so N images of K categories hold N // K or N // K + 1 of
+    each.
+    """
+    rng = np.random.default_rng([seed, 2])
+    by_category: dict[str, list[int]] = {}
+    for index, row in enumerate(rows):
+        by_category.setdefault(row.category, []).append(index)
+    queues = [list(rng.permutation(indices)) for indices in by_category.values()]
+    queues = [queues[i] for i in rng.permutation(len(queues))]
+    longest = max(map(len, queues))
+    order = [queue[k] for k in range(longest) for queue in queues if k < len(queue)]
+    return [rows[i] for i in sorted(order[:images])]
+
+
+def _source_rows(source: StimulusSet, images: int | None, seed: int = 0) -> list[Any]:
     """The source rows metamers are made of, the source refused when it cannot serve."""
     if len(source) < 2:
         raise StimulusSetError(
@@ -108,7 +129,7 @@ def _source_rows(source: StimulusSet, images: int | None) -> list[Any]:
                 f"images: {images!r} must be between 1 and the {len(rows)} images of "
                 f"'{source.name}'."
             )
-        rows = rows[:images]
+        rows = _sampled_rows(rows, images, seed)
     if source.saved:
         source.verify(raise_errors=True)
     return rows
@@ -255,11 +276,15 @@ def make_metamer_set(
         Folder of the new set, built in a hidden folder and renamed into place; an
         existing folder is refused unless ``overwrite``.
     images
-        Use the first N images of the source, in manifest order (default: all).
+        Use N images of the source drawn round-robin across its categories in a seeded
+        order, so that every category is represented as evenly as N allows (default:
+        all); ``made_with.images`` in ``stimulus_set.json`` lists the source stimuli
+        chosen.
     rounds, steps_per_round, step_size
         The schedule (:meth:`psychoalign.synthesis.Metamer.synthesize`).
     seed
-        Seed of the starting noise (the same noise for every layer) and of the null pairs.
+        Seed of the starting noise (the same noise for every layer), of the null pairs
+        and of the choice of ``images``.
     mapping
         Decision mapping for the validation.
     null_pairs
@@ -304,7 +329,7 @@ def make_metamer_set(
     step_sizes(rounds, steps_per_round, step_size)  # refuses a bad schedule
     SetWriter.check_target(out, overwrite=overwrite)  # before hours of synthesis, not after
     whole_number("null_pairs", null_pairs, 1, error=StimulusSetError)
-    rows = _source_rows(source, images)
+    rows = _source_rows(source, images, seed)
     resolved = resolve_model(model, device)
     check_layers(resolved, layers, parameter="layer")
     naturals = _read_same_size([row.path for row in rows])
@@ -346,6 +371,7 @@ def make_metamer_set(
             "mapping": mapping,
             "null_pairs": len(results[layers[0]].null),
             "null_images": len(null_images),
+            "images": None if images is None else [row.stimulus for row in rows],
             "losses_every": LOSSES_EVERY if total > LOSSES_ALL_UP_TO else 1,
             "torch": torch.__version__,
         },
@@ -353,6 +379,49 @@ def make_metamer_set(
     }
     made = _write_set(out, rows, resolved, results, tables, info, seed=seed, overwrite=overwrite)
     return made, tables["validation.csv"], tables["losses.csv"]
+
+
+def _trials_on_set(
+    trials: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], stimuli: StimulusSet
+) -> tuple[list[Path], list[str]]:
+    """The trial files run on ``stimuli``, and the model runs on other sets left out.
+
+    A file beside a ``run.json`` (``psychoalign evaluate``) is kept when the run's
+    stimulus set has the set's checksum; other files (lab sessions) are kept as they are.
+    An entry whose files are all runs on other sets is refused in one sentence.
+    """
+    entries = [trials] if isinstance(trials, (str, os.PathLike)) else list(trials)
+    kept: list[Path] = []
+    left_out: list[str] = []
+    for entry in entries:
+        mine, others = [], {}
+        for path in find_trial_files(entry):
+            run = _run_record(path.parent / RUN_FILE)
+            ran_on = (run or {}).get("stimulus_set") or {}
+            if run is None or ran_on.get("checksum") == stimuli.checksum:
+                mine.append(path)
+            else:
+                others[str(path.parent)] = str(ran_on.get("name", "an unknown set"))
+        if not mine:
+            raise StimulusSetError(
+                f"{entry}: none of its {len(others)} model runs is on the metamer set "
+                f"'{stimuli.name}' (they ran on {', '.join(sorted(set(others.values())))}); "
+                f"run 'psychoalign evaluate --stimuli {stimuli.path}' first."
+            )
+        kept += mine
+        left_out += [f"{folder} (ran on '{name}')" for folder, name in others.items()]
+    return kept, left_out
+
+
+def _run_record(path: Path) -> dict[str, Any] | None:
+    """The ``run.json`` of a model run, or None where there is none (a lab session)."""
+    if not path.is_file():
+        return None
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return {}
+    return record if isinstance(record, dict) else {}
 
 
 def metamer_recognisability_analysis(
@@ -389,19 +458,23 @@ def metamer_recognisability_analysis(
         set's manifest (:func:`~psychoalign.stimuli.metamer_sets.join_metamer_set`: the
         metamer model of every trial), also written to
         ``out/metamer_recognisability.csv`` with a JSON sidecar (set checksum, inputs,
-        versions, seed); the figure is ``out/metamer_recognisability_figure`` (PNG, PDF,
-        SVG and the CSV behind it).
+        versions, seed, ``left_out_runs``); the figure is
+        ``out/metamer_recognisability_figure`` (PNG, PDF, SVG and the CSV behind it).
+        ``attrs["left_out_runs"]`` names the model runs (folders with a ``run.json``) on
+        other stimulus sets that were left out; a folder with no run on the set is refused.
     """
     check_output_folder(out)  # before any file is read
     stimuli = metamer_set if isinstance(metamer_set, StimulusSet) else StimulusSet.open(metamer_set)
     stimuli.verify(raise_errors=True)
-    files = find_trial_files(trials)
+    files, left_out = _trials_on_set(trials, stimuli)
     joined = join_metamer_set(read_trials(files), stimuli, include_failed=include_failed)
     table = metamer_recognisability(joined, n_boot=n_boot, seed=seed)
     record = {
         "stimulus_set": stimuli.identity(),
+        "left_out_runs": left_out,
         **provenance(files, {"include_failed": include_failed, "n_boot": n_boot, "seed": seed}),
     }
+    table.attrs["left_out_runs"] = left_out
     with staged_outputs(out) as staging:  # the table and its figure appear together
         write_outputs(
             {"metamer_recognisability": table},

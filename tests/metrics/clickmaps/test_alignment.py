@@ -118,7 +118,9 @@ def test_floor_is_below_the_ceiling_for_unrelated_images_and_humans_align_perfec
         "ceiling",
         "floor",
         "n_participants",
+        "ceiling_note",
     ]
+    assert (per_image.ceiling_note == "").all()
     assert per_image.image.tolist() == human.images
     assert (per_image.spearman == 1.0).all()
     assert (per_image.dice == 1.0).all() and (per_image.iou == 1.0).all()
@@ -194,6 +196,7 @@ def test_summary_is_the_mean_rho_over_the_mean_ceiling_with_paired_bootstrap():
         "score_ci_high",
         "dice",
         "iou",
+        "ceiling_note",
     ]
     assert summary.model.tolist() == ["m1", "m2"]
     first = summary.iloc[0]

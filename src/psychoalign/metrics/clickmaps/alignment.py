@@ -195,7 +195,8 @@ def alignment(
     -------
     pandas.DataFrame
         One row per image: ``image, category, spearman, dice, iou, ceiling, floor,
-        n_participants``.
+        n_participants, ceiling_note`` (empty, or the sentence saying why the ceiling
+        is NaN).
 
     Notes
     -----
@@ -255,8 +256,22 @@ def alignment(
             "ceiling": ceiling,
             "floor": floor,
             "n_participants": human.n_participants,
+            "ceiling_note": [
+                "" if np.isfinite(value) else _ceiling_note(count)
+                for value, count in zip(ceiling, human.n_participants, strict=True)
+            ],
         }
     )
+
+
+def _ceiling_note(n_participants: int) -> str:
+    """Why a ceiling is NaN: the sentence of a per-image or summary ``ceiling_note``."""
+    if n_participants < 2:
+        return (
+            "ceiling not measurable: split halves need at least 2 participants per image; "
+            f"{n_participants} here"
+        )
+    return "ceiling not measurable: the split-half maps do not vary"
 
 
 _GROUPS = ("model", "method")
@@ -272,6 +287,7 @@ _SUMMARY_COLUMNS = [
     "score_ci_high",
     "dice",
     "iou",
+    "ceiling_note",
 ]
 
 
@@ -302,7 +318,9 @@ def alignment_summary(
     pandas.DataFrame
         One row per group: ``[model, method,] n_images, spearman, spearman_ci_low,
         spearman_ci_high, ceiling, floor, score, score_ci_low, score_ci_high, dice,
-        iou``.
+        iou, ceiling_note``; ``ceiling_note`` is empty, or says why the ceiling (and so
+        the score) is NaN, naming the most participants of any image when ``per_image``
+        has ``n_participants``.
 
     Notes
     -----
@@ -384,4 +402,12 @@ def _summary_row(part: pd.DataFrame, n_boot: int, seed: int, confidence: float) 
         float(score_ci[1]),
         means[1],
         means[2],
+        "" if np.isfinite(mean_ceiling) else _group_note(part),
     ]
+
+
+def _group_note(part: pd.DataFrame) -> str:
+    """The ceiling note of a group whose mean ceiling is NaN."""
+    if "n_participants" in part.columns and len(part):
+        return _ceiling_note(int(part["n_participants"].max()))
+    return "ceiling not measurable: no image has a ceiling"
