@@ -7,6 +7,8 @@ they wrote, by the same drawing function, and their artists are read back.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -152,4 +154,6 @@ def test_a_model_on_some_of_the_human_conditions_is_flagged(tmp_path, humans):
         accuracy(pd.concat([noise, model], ignore_index=True)), tmp_path / "noise"
     )
     svg = (tmp_path / "noise.svg").read_text()
-    assert "NOT MATCHED" in svg and "on 2 of the 8 human conditions" in svg
+    # A long title is wrapped into lines, each its own text element.
+    drawn = " ".join(re.findall(r"<text[^>]*>([^<]*)</text>", svg))
+    assert "NOT MATCHED" in drawn and "on 2 of the 8 human conditions" in drawn

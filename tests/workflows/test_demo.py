@@ -105,6 +105,9 @@ def test_the_noise_figure_says_the_images_are_not_matched(demo):
     figure = demo.out / "figures" / "uniform_noise_not_matched"
     sidecar = json.loads(figure.with_suffix(".json").read_text())
     assert sidecar["title"].startswith(NOT_MATCHED)
+    # Drawn in the figure itself, not only in its sidecar (the SVG keeps text as text).
+    drawn = " ".join(figure.with_suffix(".svg").read_text().split())
+    assert "NOT MATCHED: humans saw noisy ImageNet photographs" in drawn
     assert "Noise width at 50% correct: humans 0.28–0.31 (4 observers)" in sidecar["caption"]
     curves = pd.read_csv(figure.with_suffix(".csv"))
     # One panel per image set, each with one kind of observer.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import textwrap
 from collections.abc import Mapping
 from typing import Any
 
@@ -86,6 +87,8 @@ def accuracy_by_level(
     *,
     chance: float | None = None,
     level_label: str = "Condition",
+    title: str | None = None,
+    note: str | None = None,
     record: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
     """Accuracy against degradation level, one line per model, humans as mean and range.
@@ -105,6 +108,11 @@ def accuracy_by_level(
         Chance accuracy, drawn as a dashed line (e.g. 1/16).
     level_label
         Label of the x axis (the unit of the levels, e.g. "Noise width").
+    title
+        Drawn above the panels and kept as the sidecar's title (say, why the panels
+        are not matched); "Accuracy by condition" when not given.
+    note
+        A sentence put before the caption.
     record
         Provenance stored in the JSON sidecar.
 
@@ -133,12 +141,15 @@ def accuracy_by_level(
         level_label=level_label,
         ylabel="Accuracy (proportion correct)",
     )
+    if title is not None:
+        figure.suptitle(textwrap.fill(title, 110), fontsize="medium")
     return save_figure(
         figure,
         table,
         out,
-        title="Accuracy by condition",
-        caption=(
+        title=title or "Accuracy by condition",
+        caption=(f"{note} " if note else "")
+        + (
             "Proportion correct at each condition. Humans: mean over observers (line) and "
             "range (band and bars). Models: one line each, with their 95 % Wilson interval "
             "(bars). A panel whose models and humans are not on the same conditions says "
@@ -249,7 +260,7 @@ def _level_panels(
         if reference is not None:
             ax.axhline(reference, color="0.5", linestyle="--", linewidth=0.6)
         ax.set_ylim(*ylim)
-        warning = _unmatched_conditions(panel)
+        warning = textwrap.fill(_unmatched_conditions(panel), 40)
         ax.set_title(f"{experiment}\n{warning}" if warning else experiment)
         ax.set_xlabel(level_label)
         ax.set_ylabel(ylabel)

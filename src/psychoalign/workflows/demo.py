@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -173,18 +172,11 @@ def _noise_comparison(
         figure,
         chance=1 / trials["category"].nunique(),
         level_label="Uniform noise width",
+        title=_NOT_MATCHED,
+        note=sentence,
         record=record,
     )
-    _retitle(figure.with_suffix(".json"), _NOT_MATCHED, sentence)
     return figure.with_suffix(".png"), levels, f"{_NOT_MATCHED} {sentence}"
-
-
-def _retitle(sidecar: Path, title: str, sentence: str) -> None:
-    """Put the demo's title on a figure's sidecar and its sentence before the caption."""
-    info = json.loads(sidecar.read_text())
-    info["title"] = title
-    info["caption"] = f"{sentence} {info['caption']}"
-    sidecar.write_text(json.dumps(info, indent=2, default=str) + "\n")
 
 
 def run_demo(
