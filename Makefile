@@ -27,7 +27,7 @@ $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet $(TORCH)
-	$(BIN)/python -m pip install --quiet -e ".[lab,models,timm,dev]"
+	$(BIN)/python -m pip install --quiet -e ".[lab,models,timm,dev,sweep]"
 	touch $@
 
 test: $(STAMP)

@@ -23,6 +23,7 @@ from psychoalign.cli import (
     report,
     run,
     stimuli,
+    sweep,
 )
 
 # The command modules export nothing for ``import *``; the command line is the interface.
@@ -61,6 +62,7 @@ app.command()(demo.demo)
 app.command()(report.report)
 app.command()(run.run)
 app.command()(models.evaluate)
+app.command()(sweep.sweep)
 app.add_typer(stimuli.stimuli_app, name="stimuli")
 app.add_typer(models.models_app, name="models")
 app.add_typer(clickmaps.clickmaps_app, name="clickmaps")

@@ -50,6 +50,7 @@ from psychoalign.synthesis._inputs import (
     _to_numpy,
     _to_tensor,
 )
+from psychoalign.synthesis.checkpoint import SynthesisCheckpoint
 
 __all__ = ["Metamer", "initial_noise", "step_sizes", "synthesize_layers"]
 
@@ -389,6 +390,7 @@ class Metamer:
         step_size: float = 1.0,
         *,
         progress: bool = True,
+        checkpoint: str | os.PathLike[str] | None = None,
     ) -> Metamer:
         r"""Run the whole schedule from :math:`x_0` (calling again starts over).
 
@@ -403,6 +405,9 @@ class Metamer:
             channels in [0, 1]).
         progress
             Show a progress bar.
+        checkpoint
+            A file to write after every round and to resume from when it holds a checkpoint
+            of the same inputs (:mod:`psychoalign.synthesis.checkpoint`).
 
         Returns
         -------
@@ -418,15 +423,15 @@ class Metamer:
         x = _to_tensor(self.initial, device).clone()
         losses = torch.empty((n, len(sizes)), dtype=torch.float32, device=device)
         final = torch.empty(n, dtype=torch.float32, device=device)
-        with (
-            _frozen(extractor),
-            _progress_bar(self.model.name, self.layer, progress) as bar,
-        ):
+        saver = SynthesisCheckpoint(checkpoint, self, sizes, steps_per_round, batches[0])
+        start = saver.restore(x, losses)
+        with _frozen(extractor), _progress_bar(self.model.name, self.layer, progress) as bar:
             loss_of = self._loss_function(extractor, batches)
-            task = bar.add_task("synthesis", total=len(sizes), loss="-")
-            for step, eta in enumerate(sizes.tolist()):
+            task = bar.add_task("synthesis", total=len(sizes), loss="-", completed=start)
+            for step, eta in enumerate(sizes.tolist()[start:], start):
                 for batch in batches:
                     losses[batch, step] = _descend(x, batch, eta, loss_of)
+                saver.after_step(step, x, losses)
                 if progress and (step % 100 == 0 or step == len(sizes) - 1):
                     bar.update(task, advance=1, loss=f"{losses[:, step].mean().item():.4f}")
                 else:

@@ -1,8 +1,8 @@
 """Workflows: files in, tables and result folders out; the only layer that combines packages.
 
 Compare observers, evaluate models on stimulus sets, build and align ClickMe maps, make
-metamer sets and analyse their recognisability, fetch published stimulus sets, and the
-demo. Each name is imported on
+metamer sets and analyse their recognisability, fetch published stimulus sets, run
+sweeps of all of these on a Dask cluster, and the demo. Each name is imported on
 first use, so ``import psychoalign.workflows`` does not import torch.
 """
 
@@ -39,6 +39,15 @@ _HOMES = {
     "published_recognisability": "psychoalign.workflows.published_metamers",
     "read_recognisability_matrices": "psychoalign.workflows.published_metamers",
     "metamer_recognisability_analysis": "psychoalign.workflows.metamers",
+    "SWEEP_LEDGER": "psychoalign.workflows.sweeps",
+    "SweepResult": "psychoalign.workflows.sweeps",
+    "sweep": "psychoalign.workflows.sweeps",
+    "SWEEP_TASKS": "psychoalign.workflows.sweep_plan",
+    "SweepPlan": "psychoalign.workflows.sweep_plan",
+    "SweepPlanError": "psychoalign.workflows.sweep_plan",
+    "SweepUnit": "psychoalign.workflows.sweep_plan",
+    "plan_from_options": "psychoalign.workflows.sweep_plan",
+    "read_plan": "psychoalign.workflows.sweep_plan",
 }
 
 __all__ = sorted(_HOMES)

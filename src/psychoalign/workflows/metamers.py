@@ -46,6 +46,12 @@ from psychoalign.stimuli.metamer_sets import (
     metamer_stimulus,
 )
 from psychoalign.stimuli.stimulus_set import SetWriter, StimulusSet
+from psychoalign.synthesis.checkpoint import (
+    checkpoint_file,
+    checkpoint_folder,
+    mark_writing,
+    remove_checkpoints,
+)
 from psychoalign.synthesis.metamer import INITIAL_SD, Metamer, step_sizes
 from psychoalign.synthesis.validation import null_distribution, validate
 from psychoalign.trials import find_trial_files, read_trials
@@ -155,7 +161,8 @@ def _synthesise_layer(
     """Synthesise, round to 8 bits and validate one layer's metamers; their tables."""
     metamer = Metamer(model, layer, naturals, seed=settings["seed"], device=settings["device"])
     schedule = (settings["rounds"], settings["steps_per_round"], settings["step_size"])
-    metamer.synthesize(*schedule, progress=settings["progress"])
+    checkpoint = checkpoint_file(settings["checkpoints"], layer)
+    metamer.synthesize(*schedule, progress=settings["progress"], checkpoint=checkpoint)
     shown = to_uint8(metamer.metamers).astype(np.float32) / np.float32(255)
     extractor = feature_extractor(model, [layer], check=False)
     null = null_distribution(
@@ -260,6 +267,7 @@ def make_metamer_set(
     overwrite: bool = False,
     device: str | torch.device | None = None,
     progress: bool = True,
+    checkpoints: str | os.PathLike[str] | None = None,
 ) -> tuple[StimulusSet, pd.DataFrame, pd.DataFrame]:
     """Synthesise metamers of a set's images at each layer and write them as a stimulus set.
 
@@ -298,6 +306,11 @@ def make_metamer_set(
         Where to compute (default: the model's device).
     progress
         Show progress bars.
+    checkpoints
+        Folder of the per-round checkpoints of synthesis (default: ``.<name>.checkpoints``
+        beside ``out``, :func:`~psychoalign.synthesis.checkpoint_folder`): a rerun after a
+        kill resumes each layer from its last finished round, with the same result. It is
+        removed once the set is written.
 
     Returns
     -------
@@ -327,6 +340,9 @@ def make_metamer_set(
     """
     layers = layer_conditions(layers)
     step_sizes(rounds, steps_per_round, step_size)  # refuses a bad schedule
+    saved = Path(checkpoints) if checkpoints is not None else checkpoint_folder(out)
+    if not overwrite:  # the set was written, the removal of its checkpoints cut short
+        remove_checkpoints(saved, finished=out)
     SetWriter.check_target(out, overwrite=overwrite)  # before hours of synthesis, not after
     whole_number("null_pairs", null_pairs, 1, error=StimulusSetError)
     rows = _source_rows(source, images, seed)
@@ -343,6 +359,7 @@ def make_metamer_set(
         "null_pairs": null_pairs,
         "device": device,
         "progress": progress,
+        "checkpoints": saved,
     }
     results = {
         layer: _synthesise_layer(resolved, layer, rows, naturals, null_images, settings)
@@ -377,7 +394,9 @@ def make_metamer_set(
         },
         "seed": seed,
     }
+    mark_writing(saved)
     made = _write_set(out, rows, resolved, results, tables, info, seed=seed, overwrite=overwrite)
+    remove_checkpoints(saved)
     return made, tables["validation.csv"], tables["losses.csv"]
 
 

@@ -1,0 +1,210 @@
+"""The units of a sweep: each a cached, atomic, content-keyed folder, run on a Dask worker.
+
+``evaluate`` is the unit of :func:`psychoalign.workflows.evaluate` itself (one model x
+set, ``<out>/<set>/<observer>/``). The other tasks write a folder in the same way: built
+hidden, renamed into place, with a ``unit.json`` holding the SHA-256 of its inputs, and
+skipped while that key is current:
+
+- ``feature_importance``: ``<out>/feature_importance/<set>/<model>/<method>/maps.npz``
+- ``activations``: ``<out>/activations/<set>/<model>/<layer>/activations.npz``
+- ``metamers``: ``<out>/metamers/<set>/<model>/<layer>/images-<start>-<stop>/``, a
+  metamer stimulus set (:func:`~psychoalign.workflows.make_metamer_set`) of those images.
+
+(Not inside ``<out>/<set>/<observer>/``: an evaluate unit replaces that whole folder.)
+
+The ``.npz`` files hold ``stimulus`` (names, manifest order) and one array per image
+size group (``maps`` or ``activations``) when all images share a size.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from psychoalign._io import (
+    bytes_sha256,
+    remove_stale_temporaries,
+    replaced_folder,
+    write_bytes_atomic,
+)
+from psychoalign.errors import ParameterError
+from psychoalign.stimuli import StimulusSet
+from psychoalign.workflows.sweep_plan import SweepUnit, open_stimuli
+
+__all__: list[str] = []
+
+#: The key file of a unit folder other than evaluate's.
+UNIT_FILE = "unit.json"
+#: Units finished by this call, or found current and left alone.
+DONE, SKIPPED = "done", "skipped"
+
+
+@functools.cache
+def _model(name: str, device: str | None) -> Any:
+    """A loaded model, once per worker process (the units of one model share it)."""
+    from psychoalign.models import load_model
+
+    return load_model(name, device=device)
+
+
+def _observer(unit: SweepUnit, device: str | None = None) -> Any:
+    """The model observer a unit computes with (its mapping, batch size, size handling)."""
+    from psychoalign.models import ModelObserver
+
+    options = unit.options
+    return ModelObserver(
+        _model(unit.model, device if device is not None else options.get("device")),
+        options.get("mapping", "imagenet-16"),
+        batch_size=options.get("batch_size", 32),
+        size_handling=options.get("size_handling", "whole"),
+    )
+
+
+def _folder(unit: SweepUnit, out: Path, stimuli: StimulusSet, observer: Any) -> Path:
+    """Where a unit's output goes."""
+    if unit.task == "evaluate":
+        return Path(out) / stimuli.name / observer.name  # as evaluate writes it
+    base = Path(out) / unit.task / stimuli.name / unit.model
+    if unit.task == "feature_importance":
+        return base / str(unit.method)
+    if unit.task == "activations":
+        return base / str(unit.layer)
+    start, stop = unit.chunk or (0, len(stimuli))
+    return base / str(unit.layer) / f"images-{start}-{stop}"
+
+
+def _key(unit: SweepUnit, observer: Any, stimuli: StimulusSet) -> str:
+    """SHA-256 of everything a unit's output depends on."""
+    if unit.task == "evaluate":
+        from psychoalign.workflows.evaluation import unit_key
+
+        return unit_key(observer, stimuli)
+    from psychoalign import __version__
+
+    parts = {
+        "unit": unit.key,
+        "weights_sha256": observer.model.weights_sha256,
+        "stimulus_set": stimuli.checksum,
+        "options": {k: v for k, v in sorted(unit.options.items()) if k != "device"},
+        "psychoalign": __version__,
+    }
+    return bytes_sha256(json.dumps(parts, sort_keys=True, default=str).encode())
+
+
+def _current_key(unit: SweepUnit, folder: Path) -> str | None:
+    """The key recorded in a unit folder; None when there is none to read."""
+    name = "run.json" if unit.task == "evaluate" else UNIT_FILE
+    try:
+        return json.loads((folder / name).read_text()).get("key")
+    except (OSError, json.JSONDecodeError, AttributeError):
+        return None
+
+
+def is_current(unit: SweepUnit, out: Path) -> bool:
+    """Whether a unit's output exists for the same inputs (checked on the CPU, nothing run)."""
+    stimuli = open_stimuli(unit.stimuli)
+    observer = _observer(unit, device="cpu")
+    return _current_key(unit, _folder(unit, out, stimuli, observer)) == _key(
+        unit, observer, stimuli
+    )
+
+
+def _npz(arrays: dict[str, np.ndarray]) -> bytes:
+    """The bytes of an ``.npz`` file of ``arrays``."""
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def _per_image(
+    stimuli: StimulusSet, compute: Callable[[np.ndarray, list[str]], np.ndarray]
+) -> dict[str, np.ndarray]:
+    """``compute`` over the set's images (one at a time: they may differ in size)."""
+    manifest = stimuli.manifest
+    results = [
+        compute(stimuli.load(row.stimulus)[None], [row.category])[0]
+        for row in manifest.itertuples(index=False)
+    ]
+    shapes = {result.shape for result in results}
+    arrays = {"stimulus": manifest.stimulus.to_numpy(dtype=str)}
+    if len(shapes) == 1:
+        return {**arrays, "values": np.stack(results)}
+    return {**arrays, **{f"values_{i}": result for i, result in enumerate(results)}}
+
+
+def _build(unit: SweepUnit, observer: Any, stimuli: StimulusSet, staging: Path) -> None:
+    """Write a non-evaluate unit's files into its staging folder."""
+    if unit.task == "feature_importance":
+        from psychoalign.models import feature_importance
+
+        def importance(images: np.ndarray, targets: list[str]) -> np.ndarray:
+            return feature_importance(observer, images, targets, method=str(unit.method))
+
+        write_bytes_atomic(staging / "maps.npz", _npz(_per_image(stimuli, importance)))
+    elif unit.task == "activations":
+        from psychoalign.models import activations, feature_extractor
+
+        extractor = feature_extractor(observer.model, [str(unit.layer)])
+
+        def layer(images: np.ndarray, _: list[str]) -> np.ndarray:
+            return activations(observer, images, [str(unit.layer)], extractor=extractor)[
+                str(unit.layer)
+            ]
+
+        write_bytes_atomic(staging / "activations.npz", _npz(_per_image(stimuli, layer)))
+    else:
+        from psychoalign.workflows.metamers import make_metamer_set
+
+        start, stop = unit.chunk or (0, len(stimuli))
+        chunk = stimuli.subset(stimuli=list(stimuli.manifest.stimulus[start:stop]))
+        settings = {k: v for k, v in unit.options.items() if k != "device"}
+        name = f"{stimuli.name}-{unit.model}-{unit.layer}-images-{start}-{stop}"
+        make_metamer_set(
+            chunk,
+            observer.model,
+            [str(unit.layer)],
+            staging,
+            name=name,
+            overwrite=True,
+            progress=False,
+            **settings,
+        )
+
+
+def run_task(unit: SweepUnit, out: Path) -> str:
+    """Compute one unit into ``out``, or leave it when current; ``done`` or ``skipped``."""
+    stimuli = open_stimuli(unit.stimuli)
+    if unit.task == "evaluate":
+        from psychoalign.workflows.evaluation import evaluate
+
+        options = {k: v for k, v in unit.options.items() if k != "mapping"}
+        units = evaluate(
+            [unit.model],
+            [stimuli],
+            out,
+            mapping=unit.options.get("mapping", "imagenet-16"),
+            progress=False,
+            **options,
+        )
+        return SKIPPED if units.status.iloc[0] == "skipped" else DONE
+    if unit.task not in ("feature_importance", "activations", "metamers"):
+        raise ParameterError(f"task: '{unit.task}' is not a sweep task.")
+    observer = _observer(unit)
+    folder = _folder(unit, out, stimuli, observer)
+    remove_stale_temporaries(folder)  # a killed worker's staging folder
+    key = _key(unit, observer, stimuli)
+    if _current_key(unit, folder) == key:
+        return SKIPPED
+    if stimuli.saved:
+        stimuli.verify(raise_errors=True)
+    with replaced_folder(folder) as staging:
+        _build(unit, observer, stimuli, staging)
+        record = {"key": key, "unit": unit.key, **observer.describe(stimuli)}
+        (staging / UNIT_FILE).write_text(json.dumps(record, indent=2, default=str) + "\n")
+    return DONE
