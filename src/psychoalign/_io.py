@@ -22,7 +22,7 @@ import shutil
 import socket
 import tempfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -48,6 +48,7 @@ __all__ = [
     "staging_folder",
     "swap_folder",
     "write_bytes_atomic",
+    "write_npz_atomic",
     "write_text_atomic",
 ]
 
@@ -368,6 +369,20 @@ def os_error_sentence(
     if path is None:
         return f"{words[0].upper()}{words[1:]}."
     return f"{public_path(os.fsdecode(path))}: {words}."
+
+
+def write_npz_atomic(
+    path: str | os.PathLike[str], arrays: Mapping[str, Any], *, fsync: bool = False
+) -> Path:
+    """Write ``arrays`` as an uncompressed ``.npz`` file at ``path`` atomically.
+
+    The counterpart of :func:`read_npz`; returns the path.
+    """
+    import numpy as np
+
+    with atomic_file(path, "wb", fsync=fsync) as handle:
+        np.savez(handle, **arrays)
+    return Path(path)
 
 
 def read_npz(

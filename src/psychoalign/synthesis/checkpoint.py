@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from psychoalign._io import atomic_file, bytes_sha256, read_npz, write_text_atomic
+from psychoalign._io import bytes_sha256, read_npz, write_npz_atomic, write_text_atomic
 from psychoalign.errors import StimulusSetError
 from psychoalign.synthesis._inputs import _to_numpy
 
@@ -271,5 +271,4 @@ class SynthesisCheckpoint:
         }
         if self.device.type == "cuda":
             arrays["cuda_rng"] = torch.cuda.get_rng_state(self.device).numpy()
-        with atomic_file(self.path, "wb", fsync=True) as handle:
-            np.savez(handle, **arrays)
+        write_npz_atomic(self.path, arrays, fsync=True)

@@ -35,7 +35,7 @@ import torch
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from psychoalign._checks import positive_number, whole_number
-from psychoalign._io import atomic_file
+from psychoalign._io import write_npz_atomic
 from psychoalign._progress import progress_bar
 from psychoalign.errors import ModelError, StimulusSetError
 from psychoalign.models.features import check_layers, feature_extractor
@@ -487,9 +487,7 @@ class Metamer:
         if self.metamers is not None:
             arrays["metamers"] = self.metamers
             arrays["final_loss"] = self.final_loss
-        with atomic_file(path, "wb") as handle:
-            np.savez(handle, **arrays)
-        return Path(path)
+        return write_npz_atomic(path, arrays)
 
     @classmethod
     def load(

@@ -19,7 +19,6 @@ size group (``maps`` or ``activations``) when all images share a size.
 from __future__ import annotations
 
 import functools
-import io
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -31,7 +30,7 @@ from psychoalign._io import (
     bytes_sha256,
     remove_stale_temporaries,
     replaced_folder,
-    write_bytes_atomic,
+    write_npz_atomic,
 )
 from psychoalign.errors import ParameterError
 from psychoalign.stimuli import StimulusSet
@@ -115,13 +114,6 @@ def is_current(unit: SweepUnit, out: Path) -> bool:
     )
 
 
-def _npz(arrays: dict[str, np.ndarray]) -> bytes:
-    """The bytes of an ``.npz`` file of ``arrays``."""
-    buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
-    return buffer.getvalue()
-
-
 def _per_image(
     stimuli: StimulusSet, compute: Callable[[np.ndarray, list[str]], np.ndarray]
 ) -> dict[str, np.ndarray]:
@@ -146,7 +138,7 @@ def _build(unit: SweepUnit, observer: Any, stimuli: StimulusSet, staging: Path) 
         def importance(images: np.ndarray, targets: list[str]) -> np.ndarray:
             return feature_importance(observer, images, targets, method=str(unit.method))
 
-        write_bytes_atomic(staging / "maps.npz", _npz(_per_image(stimuli, importance)))
+        write_npz_atomic(staging / "maps.npz", _per_image(stimuli, importance))
     elif unit.task == "activations":
         from psychoalign.models import activations, feature_extractor
 
@@ -157,7 +149,7 @@ def _build(unit: SweepUnit, observer: Any, stimuli: StimulusSet, staging: Path) 
                 str(unit.layer)
             ]
 
-        write_bytes_atomic(staging / "activations.npz", _npz(_per_image(stimuli, layer)))
+        write_npz_atomic(staging / "activations.npz", _per_image(stimuli, layer))
     else:
         from psychoalign.workflows.metamers import make_metamer_set
 

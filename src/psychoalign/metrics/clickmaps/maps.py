@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from psychoalign._checks import number_at_least, whole_number
-from psychoalign._io import atomic_file, read_npz
+from psychoalign._io import read_npz, write_npz_atomic
 from psychoalign.errors import ClickMapError, MissingFileError
 from psychoalign.metrics._stats import finite_row_mean
 from psychoalign.metrics.clickmaps._ranking import spearman_rows
@@ -261,8 +261,7 @@ class ClickMaps:
             "blur_diameter": np.array(self.blur_diameter, dtype=np.float64),
             "reference_size": np.array(self.reference_size, dtype=np.int64),
         }
-        with atomic_file(path, "wb", fsync=True) as file:
-            np.savez(file, **arrays)
+        write_npz_atomic(path, arrays, fsync=True)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> ClickMaps:
