@@ -56,9 +56,41 @@ def test_sweep_refuses_bad_options_in_one_sentence_with_exit_2(tmp_path):
             "--task activations: give the layers with --layer.",
         ),
         (["sweep", str(plan)], "'task' is not a sweep plan setting; did you mean 'tasks'?"),
-        (["sweep", str(plan), "--model", "a"], "drop --model, --stimuli and --out, or the plan."),
+        (
+            ["sweep", str(plan), "--model", "a"],
+            "drop --model, --stimuli, --task, --layer, --method and --out, or the plan.",
+        ),
     ]
     for args, sentence in cases:
         result = runner.invoke(app, args)
         assert result.exit_code == 2, (args, result.output)
         assert sentence in " ".join(result.output.split()), (args, result.output)
+
+
+def test_options_replace_a_plans_cluster_and_a_finished_sweep_starts_none(tmp_path):
+    from distributed import LocalCluster
+
+    tiny = _tiny("edge", tmp_path / "sets")
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(
+        f"models: [efficientnet_lite0]\nstimuli: ['{tiny.path}']\nout: '{tmp_path / 'A'}'\n"
+        "tasks: {evaluate: {}}\ncluster: {kind: slurm, workers: 3}\n"
+    )
+    with LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=False, protocol="tcp"
+    ) as cluster:
+        address = cluster.scheduler_address
+        ran = runner.invoke(app, ["sweep", str(plan), "--scheduler", address])
+    assert ran.exit_code == 0, ran.output
+    assert "1 units: 1 done, 0 skipped, 0 failed" in ran.output
+    ledger = json.loads((tmp_path / "A" / "sweep.json").read_text())
+    assert (ledger["cluster"], ledger["workers"]) == (address, 3)
+    # The scheduler is gone: a sweep whose units are all current must not need it (nor SLURM).
+    again = runner.invoke(app, ["sweep", str(plan), "--scheduler", address, "--workers", "2"])
+    assert again.exit_code == 0, again.output
+    assert "1 units: 0 done, 1 skipped, 0 failed" in again.output
+    ledger = json.loads((tmp_path / "A" / "sweep.json").read_text())
+    assert (ledger["cluster"], ledger["workers"]) == (address, 2)
+    refused = runner.invoke(app, ["sweep", str(plan), "--workers", "0"])
+    assert refused.exit_code == 2
+    assert "cluster.workers" in refused.output

@@ -15,10 +15,11 @@ Dask, distributed and dask-jobqueue come with the ``sweep`` extra
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -300,10 +301,25 @@ def open_client(
         else:
             started = queue_cluster(cluster, resources)
             started.scale(jobs=resources.jobs)
-        with started, Client(started) as client:
+        with ExitStack() as closing:
+            _close_quietly(closing, started)
+            client = closing.enter_context(Client(started))
             if cluster != "local" and resources.gpus:
                 client.register_plugin(_pin_gpu_plugin(resources.gpus))
             yield client
+
+
+def _close_quietly(closing: ExitStack, cluster: Any) -> None:
+    """Close ``cluster`` with ``closing``, without the nannies' warning about slow exits.
+
+    A worker process that has run torch can take longer than its nanny's grace period to
+    exit; the nanny then kills it and logs a warning. At the end of a sweep that kill is
+    the intended end, not news (a worker lost mid-sweep is still logged).
+    """
+    nanny = logging.getLogger("distributed.nanny")
+    closing.callback(nanny.setLevel, nanny.level)
+    closing.enter_context(cluster)
+    closing.callback(nanny.setLevel, logging.ERROR)
 
 
 def dashboard_address(client: distributed.Client) -> str | None:

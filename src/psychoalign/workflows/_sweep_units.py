@@ -42,6 +42,8 @@ __all__: list[str] = []
 UNIT_FILE = "unit.json"
 #: Units finished by this call, or found current and left alone.
 DONE, SKIPPED = "done", "skipped"
+#: Images per batch on the CPU, and the most on a GPU, when a plan sets no ``batch_size``.
+CPU_BATCH_SIZE, MOST_GPU_BATCH = 32, 512
 
 
 @functools.cache
@@ -52,15 +54,56 @@ def _model(name: str, device: str | None) -> Any:
     return load_model(name, device=device)
 
 
+def _image_bytes(model: Any, device: Any) -> int:
+    """GPU memory one image takes through ``model`` with its input gradient (two measured).
+
+    The gradient makes it an upper bound for inference and the size for saliency maps.
+    """
+    import torch
+
+    crop = model.preprocessing.crop
+    torch.cuda.synchronize(device)
+    before = torch.cuda.memory_allocated(device)
+    torch.cuda.reset_peak_memory_stats(device)
+    images = torch.zeros(2, 3, crop, crop, device=device, requires_grad=True)
+    model.module(images).sum().backward()
+    peak = torch.cuda.max_memory_allocated(device) - before
+    model.module.zero_grad(set_to_none=True)
+    return max(1, peak // 2)
+
+
+def batch_size(unit: SweepUnit, model: Any) -> int:
+    """Images per batch: the plan's ``batch_size``, else what fits the model's GPU.
+
+    On a GPU, :func:`~psychoalign.workflows._clusters.device_batch_size` of the memory
+    one image takes (measured), at most :data:`MOST_GPU_BATCH`; on the CPU
+    :data:`CPU_BATCH_SIZE`, the single commands' default.
+    """
+    if "batch_size" in unit.options:
+        return int(unit.options["batch_size"])
+    device = next(model.module.parameters()).device
+    if device.type != "cuda":
+        return CPU_BATCH_SIZE
+    from psychoalign.workflows._clusters import device_batch_size
+
+    return device_batch_size(device, _image_bytes(model, device), most=MOST_GPU_BATCH)
+
+
+def forget_models() -> None:
+    """Drop the models loaded so far in this process (the sweep's client checks one at a time)."""
+    _model.cache_clear()
+
+
 def _observer(unit: SweepUnit, device: str | None = None) -> Any:
     """The model observer a unit computes with (its mapping, batch size, size handling)."""
     from psychoalign.models import ModelObserver
 
     options = unit.options
+    model = _model(unit.model, device if device is not None else options.get("device"))
     return ModelObserver(
-        _model(unit.model, device if device is not None else options.get("device")),
+        model,
         options.get("mapping", "imagenet-16"),
-        batch_size=options.get("batch_size", 32),
+        batch_size=batch_size(unit, model),
         size_handling=options.get("size_handling", "whole"),
     )
 
@@ -106,8 +149,18 @@ def _current_key(unit: SweepUnit, folder: Path) -> str | None:
 
 
 def is_current(unit: SweepUnit, out: Path) -> bool:
-    """Whether a unit's output exists for the same inputs (checked on the CPU, nothing run)."""
+    """Whether a unit's output exists for the same inputs (checked on the CPU, nothing run).
+
+    The model is loaded (for its weights' SHA-256) only when the unit's folders exist.
+    """
     stimuli = open_stimuli(unit.stimuli)
+    parent = (
+        Path(out) / stimuli.name
+        if unit.task == "evaluate"
+        else Path(out) / unit.task / stimuli.name / unit.model
+    )
+    if not parent.is_dir():
+        return False
     observer = _observer(unit, device="cpu")
     return _current_key(unit, _folder(unit, out, stimuli, observer)) == _key(
         unit, observer, stimuli
@@ -175,12 +228,14 @@ def run_task(unit: SweepUnit, out: Path) -> str:
     if unit.task == "evaluate":
         from psychoalign.workflows.evaluation import evaluate
 
-        options = {k: v for k, v in unit.options.items() if k != "mapping"}
+        options = {k: v for k, v in unit.options.items() if k not in ("mapping", "batch_size")}
+        model = _model(unit.model, unit.options.get("device"))
         units = evaluate(
-            [unit.model],
+            [model],
             [stimuli],
             out,
             mapping=unit.options.get("mapping", "imagenet-16"),
+            batch_size=batch_size(unit, model),
             progress=False,
             **options,
         )

@@ -313,7 +313,7 @@ def _plan(
     )
 
 
-def read_plan(path: str | os.PathLike[str]) -> SweepPlan:
+def read_plan(path: str | os.PathLike[str], cluster: Mapping[str, Any] | None = None) -> SweepPlan:
     """Read a sweep plan from a YAML file.
 
     Parameters
@@ -322,6 +322,9 @@ def read_plan(path: str | os.PathLike[str]) -> SweepPlan:
         The plan: ``models``, ``stimuli``, ``out`` and ``tasks`` (task kind -> its
         settings, :data:`SWEEP_TASKS`), and optionally ``cluster`` (``kind, workers, scheduler,
         gpus, resources``). A relative ``out`` is relative to the current folder.
+    cluster
+        Cluster settings that replace the file's (``psychoalign sweep PLAN --workers 4``
+        runs the plan's units on 4 local workers), checked as the file's are.
 
     Returns
     -------
@@ -348,10 +351,11 @@ def read_plan(path: str | os.PathLike[str]) -> SweepPlan:
     where = str(path)
     plan = _mapping(content, where)
     _refuse_unknown(plan, PLAN_SETTINGS, where)
-    cluster = _mapping(plan.get("cluster"), f"{where}: cluster")
-    _refuse_unknown(cluster, CLUSTER_SETTINGS, where, "cluster")
+    settings = _mapping(plan.get("cluster"), f"{where}: cluster")
+    _refuse_unknown(settings, CLUSTER_SETTINGS, where, "cluster")
+    settings = {**settings, **(cluster or {})}
     tasks = _mapping(plan.get("tasks"), f"{where}: tasks")
-    return _plan(plan.get("models"), plan.get("stimuli"), tasks, plan.get("out"), cluster, where)
+    return _plan(plan.get("models"), plan.get("stimuli"), tasks, plan.get("out"), settings, where)
 
 
 def plan_from_options(

@@ -152,10 +152,32 @@ def _is_current(unit: SweepUnit, out: Path) -> bool:
         return False
 
 
+def _pending(plan: SweepPlan, entries: dict[str, dict[str, Any]], advance: Any) -> list[SweepUnit]:
+    """The units to compute; the current ones are recorded as skipped (``advance`` each).
+
+    Checked here, before any cluster starts; one model at a time is held in memory.
+    """
+    from psychoalign.workflows._sweep_units import forget_models
+
+    pending, model = [], None
+    for unit in plan.units:
+        if unit.model != model:
+            forget_models()
+            model = unit.model
+        if _is_current(unit, plan.out):
+            entries[unit.key] = _record(unit, start=_now(), duration=0.0, status=SKIPPED)
+            advance()
+        else:
+            pending.append(unit)
+    forget_models()
+    return pending
+
+
 def _write_ledger(path: Path, plan: SweepPlan, entries: dict[str, dict[str, Any]]) -> None:
     ledger = {
         "out": str(plan.out),
         "cluster": plan.scheduler or plan.cluster,
+        "workers": plan.workers,
         "units": [entries[unit.key] for unit in plan.units if unit.key in entries],
     }
     write_text_atomic(path, json.dumps(ledger, indent=2) + "\n")
@@ -211,51 +233,62 @@ def _announce(client: distributed.Client, console: Console) -> None:
 
 def _run(
     plan: SweepPlan,
-    client: distributed.Client,
+    client: distributed.Client | None,
     entries: dict[str, dict[str, Any]],
     ledger: Path,
     progress: bool,
 ) -> None:
-    """Skip the current units, submit the others, and record each as it ends."""
-    from distributed import as_completed
-
+    """Skip the current units, start the cluster, submit the others, record each as it ends."""
     console = Console(stderr=True)
-    if progress:
-        _announce(client, console)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
     with progress_bar(*columns, TimeElapsedColumn(), show=progress, console=console) as bar:
         task = bar.add_task(_counts(entries, 0), total=len(plan.units))
-        pending = []
-        for unit in plan.units:
-            if _is_current(unit, plan.out):
-                entries[unit.key] = _record(unit, start=_now(), duration=0.0, status=SKIPPED)
-                bar.update(task, advance=1, description=_counts(entries, 0))
-            else:
-                pending.append(unit)
-        token, threads = uuid.uuid4().hex[:8], _threads(plan)
-        futures = {
-            client.submit(
-                run_unit,
-                unit,
-                str(plan.out.absolute()),
-                threads,
-                pure=False,
-                key=f"{unit.key}#{token}",
-            ): unit
-            for unit in pending
-        }
-        running = len(futures)
-        bar.update(task, description=_counts(entries, running))
-        for future in as_completed(futures):
-            unit = futures[future]
-            try:
-                entries[unit.key] = future.result()
-            except Exception as failure:  # any failure is the unit's, recorded
-                error = _sentence(failure, plan.out)
-                entries[unit.key] = _record(unit, start=_now(), status=FAILED, error=error)
-            running -= 1
-            _write_ledger(ledger, plan, entries)
-            bar.update(task, advance=1, description=_counts(entries, running))
+
+        def skipped() -> None:
+            bar.update(task, advance=1, description=_counts(entries, 0))
+
+        pending = _pending(plan, entries, skipped)
+        if not pending:
+            return
+        with _client(plan, client) as opened:
+            if progress:
+                _announce(opened, console)
+            bar.update(task, description=_counts(entries, len(pending)))
+            for ended, _ in enumerate(_submit(plan, opened, pending, entries, ledger), 1):
+                bar.update(task, advance=1, description=_counts(entries, len(pending) - ended))
+
+
+def _submit(
+    plan: SweepPlan,
+    client: distributed.Client,
+    pending: list[SweepUnit],
+    entries: dict[str, dict[str, Any]],
+    ledger: Path,
+) -> Iterator[SweepUnit]:
+    """Submit ``pending`` to ``client``; record each unit (and the ledger) as it ends."""
+    from distributed import as_completed
+
+    token, threads = uuid.uuid4().hex[:8], _threads(plan)
+    futures = {
+        client.submit(
+            run_unit,
+            unit,
+            str(plan.out.absolute()),
+            threads,
+            pure=False,
+            key=f"{unit.key}#{token}",
+        ): unit
+        for unit in pending
+    }
+    for future in as_completed(futures):
+        unit = futures[future]
+        try:
+            entries[unit.key] = future.result()
+        except Exception as failure:  # any failure is the unit's, recorded
+            error = _sentence(failure, plan.out)
+            entries[unit.key] = _record(unit, start=_now(), status=FAILED, error=error)
+        _write_ledger(ledger, plan, entries)
+        yield unit
 
 
 def sweep(
@@ -289,8 +322,7 @@ def sweep(
     out = check_output_folder(plan.out)
     ledger = out / SWEEP_LEDGER
     entries: dict[str, dict[str, Any]] = {}
-    with _client(plan, client) as opened:
-        _run(plan, opened, entries, ledger, progress)
+    _run(plan, client, entries, ledger, progress)
     _write_ledger(ledger, plan, entries)
     units = pd.DataFrame([entries[unit.key] for unit in plan.units], columns=list(LEDGER_COLUMNS))
     return SweepResult(units, ledger)
