@@ -91,6 +91,11 @@ def test_options_replace_a_plans_cluster_and_a_finished_sweep_starts_none(tmp_pa
     assert "1 units: 0 done, 1 skipped, 0 failed" in again.output
     ledger = json.loads((tmp_path / "A" / "sweep.json").read_text())
     assert (ledger["cluster"], ledger["workers"]) == (address, 2)
+    report = runner.invoke(app, ["report", str(tmp_path / "A"), "--out", str(tmp_path / "r.html")])
+    assert report.exit_code == 0, report.output
+    page = (tmp_path / "r.html").read_text()
+    assert "Sweep units (psychoalign sweep)" in page and "Model run (psychoalign evaluate)" in page
+    assert "evaluate/edge/efficientnet_lite0" in page
     refused = runner.invoke(app, ["sweep", str(plan), "--workers", "0"])
     assert refused.exit_code == 2
     assert "cluster.workers" in refused.output

@@ -256,3 +256,15 @@ cluster: {{kind: slurm, workers: 3, resources: {{cores: 4, memory: 8GiB, queue: 
 def test_a_bad_plan_file_is_refused_in_one_sentence(tmp_path, text, sentence):
     with pytest.raises(SweepPlanError, match=sentence):
         read_plan(_plan_file(tmp_path, text))
+
+
+def test_a_plans_batch_size_is_kept_and_the_cpu_gets_the_commands_default():
+    from psychoalign.models import load_model
+    from psychoalign.workflows._sweep_units import CPU_BATCH_SIZE, batch_size
+    from psychoalign.workflows.sweep_plan import SweepUnit
+
+    model = load_model("efficientnet_lite0", device="cpu")
+    assert batch_size(SweepUnit("evaluate", "efficientnet_lite0", "edge"), model) == 32
+    assert CPU_BATCH_SIZE == 32  # evaluate's own default, so a CPU sweep batches as it does
+    unit = SweepUnit("evaluate", "efficientnet_lite0", "edge", options={"batch_size": 7})
+    assert batch_size(unit, model) == 7

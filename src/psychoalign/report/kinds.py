@@ -2,8 +2,8 @@
 
 Every command's output is one entry of :data:`OUTPUT_KINDS`: the files that mark it, where
 its tables (and statistics) are, whether noise ceilings can be measured on it, and how its
-figures are drawn from its tables when the folder holds none. A new kind of output (the
-sweeps, say) is one more entry.
+figures are drawn from its tables when the folder holds none. A new kind of output is one
+more entry.
 """
 
 from __future__ import annotations
@@ -53,6 +53,9 @@ class OutputKind:
     ceilings
         Whether the tables are those of :func:`psychoalign.metrics.comparison_tables`,
         on which the noise ceilings are measured.
+    holds_outputs
+        Whether the folder also holds outputs of other kinds, searched too (a sweep's
+        units).
     """
 
     name: str
@@ -62,6 +65,7 @@ class OutputKind:
     tables: str = ""
     statistics: str | None = None
     ceilings: bool = False
+    holds_outputs: bool = False
 
     def matches(self, folder: Path) -> bool:
         """Whether ``folder`` is an output of this kind."""
@@ -117,6 +121,10 @@ def _draw_published(folder: Path, out: Path) -> None:
     )
 
 
+def _draw_nothing(folder: Path, out: Path) -> None:
+    """A sweep's figures are those of its units."""
+
+
 _COMPARISON = ("accuracy.csv", "error_consistency.csv", "benchmark.csv")
 
 #: Every kind of output, in the order a folder is tried against them.
@@ -161,6 +169,13 @@ OUTPUT_KINDS: tuple[OutputKind, ...] = (
         ("recognisability.csv", "anova.csv"),
         _draw_published,
     ),
+    OutputKind(
+        "sweep",
+        "Sweep units (psychoalign sweep)",
+        ("sweep.json", "sweep_units.csv"),
+        _draw_nothing,
+        holds_outputs=True,
+    ),
 )
 
 
@@ -174,7 +189,8 @@ def find_outputs(root: Path) -> Iterator[tuple[OutputKind, Path]]:
     kind = next((kind for kind in OUTPUT_KINDS if kind.matches(root)), None)
     if kind is not None:
         yield kind, root
-        return
+        if not kind.holds_outputs:
+            return
     for child in sorted(root.iterdir()):
         if child.is_dir() and not child.name.startswith("."):
             yield from find_outputs(child)

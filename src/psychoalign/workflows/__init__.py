@@ -40,6 +40,7 @@ _HOMES = {
     "read_recognisability_matrices": "psychoalign.workflows.published_metamers",
     "metamer_recognisability_analysis": "psychoalign.workflows.metamers",
     "SWEEP_LEDGER": "psychoalign.workflows.sweeps",
+    "SWEEP_TABLE": "psychoalign.workflows.sweeps",
     "SweepResult": "psychoalign.workflows.sweeps",
     "sweep": "psychoalign.workflows.sweeps",
     "SWEEP_TASKS": "psychoalign.workflows.sweep_plan",

@@ -34,10 +34,12 @@ from psychoalign.workflows.sweep_plan import SweepPlan, SweepUnit
 if TYPE_CHECKING:
     import distributed
 
-__all__ = ["SWEEP_LEDGER", "SweepResult", "sweep"]
+__all__ = ["SWEEP_LEDGER", "SWEEP_TABLE", "SweepResult", "sweep"]
 
 #: The ledger of a sweep, in its ``out`` folder.
 SWEEP_LEDGER = "sweep.json"
+#: The same units as a table (written when the sweep ends), for the report.
+SWEEP_TABLE = "sweep_units.csv"
 #: Columns of :attr:`SweepResult.units` (and fields of each ledger entry).
 LEDGER_COLUMNS = (
     "key",
@@ -310,7 +312,8 @@ def sweep(
     Returns
     -------
     SweepResult
-        Every unit's ledger entry; also written to ``<out>/sweep.json`` as each unit ends.
+        Every unit's ledger entry; also written to ``<out>/sweep.json`` as each unit ends,
+        and to ``<out>/sweep_units.csv`` when the sweep ends.
 
     Notes
     -----
@@ -325,4 +328,6 @@ def sweep(
     _run(plan, client, entries, ledger, progress)
     _write_ledger(ledger, plan, entries)
     units = pd.DataFrame([entries[unit.key] for unit in plan.units], columns=list(LEDGER_COLUMNS))
+    chunks = units.chunk.map(lambda chunk: f"images-{chunk[0]}-{chunk[1]}" if chunk else "")
+    write_text_atomic(out / SWEEP_TABLE, units.assign(chunk=chunks).to_csv(index=False))
     return SweepResult(units, ledger)
