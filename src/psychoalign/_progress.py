@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.console import Console
-from rich.progress import Progress, ProgressColumn
+
+if TYPE_CHECKING:  # rich.progress is imported when a bar is made, not at start-up
+    from rich.progress import Progress, ProgressColumn
 
 __all__ = ["progress_bar"]
 
@@ -36,6 +40,8 @@ def progress_bar(
     rich.progress.Progress
         The bar, to use as a context manager.
     """
+    from rich.progress import Progress
+
     console = console if console is not None else Console(stderr=True)
     watched = console.is_terminal or console.is_jupyter
     return Progress(*columns, console=console, transient=transient, disable=not (show and watched))

@@ -1,21 +1,27 @@
-"""Real published data bundled with psychoalign (see ``data/README.md`` for licences)."""
+"""Real published data bundled with psychoalign (see ``data/README.md`` for licences).
+
+The names of the sets and the folders are known without pandas: the command line reads
+them at start-up, and imports :mod:`psychoalign.stimuli` and :mod:`psychoalign.trials`
+only when a set or a trial table is opened.
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterable
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from psychoalign.errors import MissingFileError, StimulusSetError, TrialDataError
-from psychoalign.stimuli import StimulusSet
-from psychoalign.trials import read_trials
-from psychoalign.trials.schema import MODEL_VS_HUMAN_DATASETS
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from psychoalign.stimuli import StimulusSet
 
 __all__ = [
     "BUNDLED_STIMULUS_SETS",
-    "MODEL_VS_HUMAN_DATASETS",
+    "MODEL_VS_HUMAN_DATASETS",  # noqa: F822 - from the trial schema on first use (__getattr__)
     "PUBLISHED_STIMULUS_SETS",
     "cache_dir",
     "data_dir",
@@ -111,6 +117,9 @@ def load_model_vs_human(datasets: str | Iterable[str] | None = None) -> pd.DataF
     >>> trials.groupby("condition").correct.mean().round(3).tolist()
     [0.797, 0.834, 0.764, 0.77, 0.647, 0.398, 0.148, 0.07]
     """
+    from psychoalign.trials import read_trials
+    from psychoalign.trials.schema import MODEL_VS_HUMAN_DATASETS
+
     if datasets is None:
         names = list(MODEL_VS_HUMAN_DATASETS)
     elif isinstance(datasets, str):
@@ -186,6 +195,8 @@ def stimulus_set(name: str) -> StimulusSet:
     >>> set(edge.manifest.image) == set(load_model_vs_human("edge").image)
     True
     """
+    from psychoalign.stimuli import StimulusSet
+
     if name in BUNDLED_STIMULUS_SETS:
         return StimulusSet.open(data_dir() / "stimulus-sets" / name)
     if name not in PUBLISHED_STIMULUS_SETS:
@@ -201,3 +212,12 @@ def stimulus_set(name: str) -> StimulusSet:
             f"download it with `psychoalign datasets fetch {name}`."
         )
     return StimulusSet.open(folder)
+
+
+def __getattr__(name: str) -> Any:
+    """:data:`MODEL_VS_HUMAN_DATASETS` lives with the trial schema (numpy and pandas)."""
+    if name == "MODEL_VS_HUMAN_DATASETS":
+        from psychoalign.trials.schema import MODEL_VS_HUMAN_DATASETS
+
+        return MODEL_VS_HUMAN_DATASETS
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pandas as pd
 from typer.testing import CliRunner
 
@@ -108,3 +111,14 @@ def test_stimuli_make_refuses_numerically_equal_levels(tmp_path):
             "give each level once in --levels."
         ) in " ".join(result.output.split())
         assert not (tmp_path / "set").exists()
+
+
+def test_the_stimuli_commands_import_the_stimuli_only_when_they_run():
+    """``psychoalign --help`` loads this module: it must not load numpy's heavy neighbours."""
+    code = (
+        "import sys, psychoalign.cli.stimuli; "
+        "print(sorted(m for m in ('psychoalign.stimuli', 'pandas', 'scipy') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

@@ -7,7 +7,7 @@ import pytest
 from skimage import color
 
 from psychoalign.datasets import stimulus_set
-from psychoalign.stimuli import MANIPULATIONS, StimulusSetError, get_manipulation
+from psychoalign.stimuli import MANIPULATIONS, StimulusSetError, encode_png, get_manipulation
 from psychoalign.stimuli.degrade import (
     BACKGROUND_GREY,
     contrast,
@@ -15,6 +15,7 @@ from psychoalign.stimuli.degrade import (
     grayscale,
     high_pass,
     low_pass,
+    mean_amplitude_spectrum,
     phase_scrambling,
     power_equalisation,
     rotation,
@@ -264,3 +265,23 @@ def test_unknown_manipulation_is_named():
         StimulusSetError, match=r"manipulation: 'blur' is not known; choose from grayscale"
     ):
         get_manipulation("blur")
+
+
+@pytest.mark.parametrize("name", list(MANIPULATIONS))
+def test_prepare_then_apply_writes_the_png_of_the_function(edge_images, name):
+    """Stimulus-set making's path (luminance once per source) writes the very same bytes."""
+    method = MANIPULATIONS[name]
+    colour = np.random.default_rng(0).random((48, 40, 3))  # not square, not gray
+    for image in (edge_images[1], colour):
+        parameters = {}
+        if method.needs_one_size:
+            parameters["amplitude"] = mean_amplitude_spectrum([image, image[::-1]])
+        prepared = method.prepare(image)
+        before = prepared.copy()
+        for label in method.default_levels:
+            level = method.level(label)
+            expected = method.function(image, level, np.random.default_rng(5), **parameters)
+            made = method.apply(prepared, level, np.random.default_rng(5), **parameters)
+            assert made.shape[:2] == expected.shape[:2]
+            assert encode_png(made) == encode_png(expected), label
+        np.testing.assert_array_equal(prepared, before)

@@ -5,7 +5,7 @@ import pytest
 from PIL import Image
 
 from psychoalign.datasets import stimulus_set
-from psychoalign.stimuli import StimulusSetError, read_image, write_png
+from psychoalign.stimuli import StimulusSetError, read_image, to_uint8, write_png
 
 
 @pytest.mark.parametrize(
@@ -56,3 +56,12 @@ def test_8_bit_images_round_trip_exactly(tmp_path):
     write_png(gray, tmp_path / "g.png")
     assert Image.open(tmp_path / "g.png").mode == "L"
     np.testing.assert_array_equal(read_image(tmp_path / "g.png"), gray)
+
+
+def test_to_uint8_rounds_and_clips_and_leaves_its_input_unchanged():
+    values = [[-0.2, 0.0, 0.25, 0.5, 1.0, 1.7]]  # 0.25 * 255 = 63.75, 0.5 * 255 = 127.5
+    for dtype in (np.float64, np.float32):
+        image = np.array(values, dtype=dtype)
+        np.testing.assert_array_equal(to_uint8(image), [[0, 0, 64, 128, 255, 255]])
+        np.testing.assert_array_equal(image, np.array(values, dtype=dtype))
+    np.testing.assert_array_equal(to_uint8(np.array([0, 1, 2])), [0, 255, 255])

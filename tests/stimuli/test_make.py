@@ -13,6 +13,7 @@ from psychoalign.stimuli import (
     contact_sheet,
     make_stimulus_set,
     read_image,
+    stimulus_seed,
 )
 from psychoalign.stimuli.images import encode_png
 
@@ -65,6 +66,28 @@ def test_one_stimulus_is_remade_alone_from_its_manifest_seed(tmp_path, source):
         original, 90.0, np.random.default_rng(int(row.seed))
     )
     assert encode_png(remade) == made.file(row.stimulus).read_bytes()
+
+
+def test_every_stimulus_is_its_source_degraded_with_its_seed_level_by_level(tmp_path, source):
+    levels = ["0.1", "0.5"]
+    made = make_stimulus_set(
+        source, "salt-and-pepper", tmp_path / "sp", levels=levels, seed=2, progress=False
+    )
+    manifest = made.manifest
+    sources = source.manifest.stimulus.tolist()
+    assert list(zip(manifest.condition, manifest.source, strict=True)) == [
+        (level, stimulus) for level in levels for stimulus in sources
+    ]
+    method = MANIPULATIONS["salt-and-pepper"]
+    for row in manifest.itertuples():
+        level_index, image_index = levels.index(row.condition), sources.index(row.source)
+        assert int(row.seed) == stimulus_seed(2, level_index, image_index)
+        remade = method.function(
+            read_image(source.file(row.source)),
+            float(row.condition),
+            np.random.default_rng(int(row.seed)),
+        )
+        assert encode_png(remade) == made.file(row.stimulus).read_bytes(), row.stimulus
 
 
 def test_default_levels_are_the_model_vs_human_labels(tmp_path, source):

@@ -203,3 +203,16 @@ def test_open_refuses_folders_that_are_not_sets(tmp_path, small_folder):
     (broken / "manifest.csv").write_text("stimulus,image,category\na.png,a.png,cat\n")
     with pytest.raises(StimulusSetError, match=r"column 'condition' is missing"):
         StimulusSet.open(broken)
+
+
+def test_commit_lists_the_rows_in_the_order_given(tmp_path, edge):
+    rows = list(edge.subset(categories=["oven"]))[:3]
+    with SetWriter(tmp_path / "set") as writer:
+        for row in rows:
+            fields = {"stimulus": row.stimulus, "image": row.image, "category": row.category}
+            writer.add({**fields, "condition": "0"}, row.path.read_bytes())
+        with pytest.raises(StimulusSetError, match=r"order: is not an order of the 3 rows"):
+            writer.commit({"name": "reordered"}, order=[0, 0, 1])
+        made = writer.commit({"name": "reordered"}, order=[2, 0, 1])
+    assert made.manifest.stimulus.tolist() == [rows[i].stimulus for i in (2, 0, 1)]
+    assert made.verify().empty

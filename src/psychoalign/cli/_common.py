@@ -6,17 +6,18 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
 
 from psychoalign import _progress
-from psychoalign._io import os_error_sentence
 from psychoalign.datasets import BUNDLED_STIMULUS_SETS, PUBLISHED_STIMULUS_SETS, stimulus_set
 from psychoalign.errors import PsychoalignError, StimulusSetError
-from psychoalign.stimuli import StimulusSet
+
+if TYPE_CHECKING:  # the stimuli (numpy, pandas, PIL) are imported when a set is opened
+    from psychoalign.stimuli import StimulusSet
 
 __all__ = [
     "INTERRUPTED",
@@ -52,6 +53,8 @@ def user_errors() -> Iterator[None]:
         _error(str(error))
         raise typer.Exit(USAGE_ERROR) from None
     except OSError as error:
+        from psychoalign._io import os_error_sentence
+
         _error(os_error_sentence(error, out))
         raise typer.Exit(USAGE_ERROR) from None
     except KeyboardInterrupt:
@@ -115,6 +118,8 @@ def _interrupted(out: Path | None, before: dict[str, tuple[int, int]]) -> str:
 @contextmanager
 def progress_bar(total: int) -> Iterator[Callable[[str], None]]:
     """Show a progress bar of ``total`` named steps; call the yielded function as each starts."""
+    from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
+
     columns = (TextColumn("{task.description:<24}"), BarColumn(), TimeElapsedColumn())
     with _progress.progress_bar(*columns, console=console) as progress:
         task = progress.add_task("starting", total=total)
@@ -133,6 +138,8 @@ def progress_bar(total: int) -> Iterator[Callable[[str], None]]:
 
 def saved_set(source: str | Path) -> StimulusSet:
     """A saved stimulus set's folder, or a bundled or fetched published set by its name."""
+    from psychoalign.stimuli import StimulusSet
+
     name = str(source)
     if not Path(source).exists() and name in (*BUNDLED_STIMULUS_SETS, *PUBLISHED_STIMULUS_SETS):
         return stimulus_set(name)
@@ -141,6 +148,8 @@ def saved_set(source: str | Path) -> StimulusSet:
 
 def source_set(source: str) -> StimulusSet:
     """Open a saved set, a plain <category>/<file> folder, a CSV listing, or a bundled set."""
+    from psychoalign.stimuli import StimulusSet
+
     path = Path(source)
     if (path / "manifest.csv").is_file():
         return StimulusSet.open(path)

@@ -10,7 +10,6 @@ import typer
 from psychoalign._checks import whole_number
 from psychoalign.cli._common import console, print_note, progress_bar, user_errors
 from psychoalign.errors import ParameterError
-from psychoalign.metrics import PRESETS
 
 __all__: list[str] = []
 
@@ -73,7 +72,10 @@ def compare(
     non-empty --out is refused unless --overwrite.
     """
     with user_errors():
-        # Refused before any file is read, so a typo costs no reading.
+        # The metrics (pandas, scipy) are imported here, not for --help; a typo is still
+        # refused before any file is read.
+        from psychoalign.metrics import PRESETS
+
         if preset is not None and preset not in PRESETS:
             raise ParameterError(f"--preset: '{preset}' is not one of {', '.join(PRESETS)}.")
         whole_number("--n-boot", n_boot, 0)

@@ -33,9 +33,9 @@ def datasets_fetch(
     ] = None,
 ) -> None:
     """Download a published set, verify every file's SHA-256 and index it (once)."""
-    from psychoalign.workflows.datasets import fetch_stimulus_set
-
     with user_errors():
+        from psychoalign.workflows.datasets import fetch_stimulus_set
+
         fetched = fetch_stimulus_set(name, cache=cache, base_url=url, progress=True)
     typer.echo(f"{fetched.path}: {len(fetched)} stimuli, checksum {fetched.checksum}")
 
@@ -43,9 +43,9 @@ def datasets_fetch(
 @datasets_app.command("list")
 def datasets_list(cache: Annotated[Path | None, typer.Option(help=_CACHE_HELP)] = None) -> None:
     """List the published stimulus sets and whether they are in the cache."""
-    from psychoalign.workflows.datasets import published_stimulus_sets
-
     with user_errors():
+        from psychoalign.workflows.datasets import published_stimulus_sets
+
         listed = published_stimulus_sets(cache=cache)
     table = Table(title="Published stimulus sets (psychoalign datasets fetch NAME)")
     for column in ("name", "files", "fetched", "path"):

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -35,6 +34,8 @@ def demo(
         from psychoalign.workflows.demo import run_demo, summary_table
 
         result = run_demo(out, device=device)
+    import pandas as pd  # already imported by the demo; not for --help
+
     table = Table(title="EfficientNet-Lite0 and human observers")
     for column in ("experiment", "model accuracy", "κ model-human", "κ human-human"):
         table.add_column(column, justify="left" if column == "experiment" else "right")

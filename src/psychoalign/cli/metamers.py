@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -13,7 +13,9 @@ from psychoalign._checks import whole_number
 from psychoalign.cli._common import USAGE_ERROR, console, print_note, source_set, user_errors
 from psychoalign.cli.models import TrustPickle
 from psychoalign.errors import ParameterError, StimulusSetError
-from psychoalign.stimuli import StimulusSet
+
+if TYPE_CHECKING:  # the stimuli (numpy, pandas, PIL) are imported when a set is opened
+    from psychoalign.stimuli import StimulusSet
 
 __all__: list[str] = []
 
@@ -217,6 +219,8 @@ def metamers_published(
 
 def _metamer_set(folder: Path, columns: tuple[str, ...]) -> StimulusSet:
     """Open a metamer set, refusing a manifest without ``columns`` by its file and column."""
+    from psychoalign.stimuli import StimulusSet
+
     opened = StimulusSet.open(folder)
     missing = [column for column in columns if column not in opened.manifest.columns]
     if missing:

@@ -1,4 +1,8 @@
-"""``psychoalign stimuli``: make, verify and look at stimulus sets."""
+"""``psychoalign stimuli``: make, verify and look at stimulus sets.
+
+Each command imports :mod:`psychoalign.stimuli` (numpy, pandas, PIL) when it runs, so
+``psychoalign --help`` and ``psychoalign stimuli --help`` stay light.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +10,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from psychoalign.cli._common import source_set, user_errors
 from psychoalign.errors import StimulusSetError
-from psychoalign.stimuli import MANIPULATIONS, StimulusSet, contact_sheet, make_stimulus_set
 
 __all__: list[str] = []
 
@@ -42,6 +43,8 @@ def stimuli_make(
 ) -> None:
     """Make a stimulus set: every source image at every level of one degradation."""
     with user_errors():
+        from psychoalign.stimuli import MANIPULATIONS, make_stimulus_set
+
         if manipulation not in MANIPULATIONS:
             raise StimulusSetError(
                 f"--manipulation: '{manipulation}' is not one of {', '.join(MANIPULATIONS)} "
@@ -67,6 +70,8 @@ def stimuli_make(
 def stimuli_verify(folder: Annotated[Path, typer.Argument(help="Stimulus set folder.")]) -> None:
     """Check every file of a set against its SHA-256; exit 1 listing every bad file."""
     with user_errors():
+        from psychoalign.stimuli import StimulusSet
+
         stimuli = StimulusSet.open(folder)
         problems = stimuli.verify()
     if len(problems):
@@ -85,6 +90,8 @@ def stimuli_show(
 ) -> None:
     """Draw a contact sheet (images x conditions) and the CSV of what it shows."""
     with user_errors():
+        from psychoalign.stimuli import StimulusSet, contact_sheet
+
         table = contact_sheet(StimulusSet.open(folder), out, n_images=images)
     typer.echo(f"{out}: {table.row.nunique()} images x {table.column.nunique()} conditions")
 
@@ -92,6 +99,11 @@ def stimuli_show(
 @stimuli_app.command("manipulations")
 def stimuli_manipulations() -> None:
     """List the degradations with their default levels and valid range."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from psychoalign.stimuli import MANIPULATIONS
+
     table = Table(title="Degradations (Geirhos et al. 2018)")
     for column in ("name", "default levels", "valid levels"):
         table.add_column(column)

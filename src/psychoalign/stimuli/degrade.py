@@ -22,8 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy import ndimage
-from skimage import color
+from skimage import color  # a lazy package: its colour module loads on first use
 
 from psychoalign.stimuli.images import StimulusSetError
 
@@ -96,7 +95,7 @@ def grayscale(
     return _unbatch(_stack(_gray(batch)) if level else batch.copy(), single)
 
 
-def _reduce_contrast(gray: np.ndarray, level: float) -> np.ndarray:
+def _reduce_contrast(gray: np.ndarray, level: float, rng: Any = None) -> np.ndarray:
     return (1.0 - level) / 2.0 + level * gray
 
 
@@ -116,6 +115,18 @@ def contrast(
     return _unbatch(_stack(_reduce_contrast(_gray(batch), level)), single)
 
 
+def _uniform_noise_luminance(
+    gray: np.ndarray,
+    level: float,
+    rng: np.random.Generator,
+    *,
+    contrast_level: float = NOISE_CONTRAST,
+) -> np.ndarray:
+    noise = rng.uniform(-level, level, size=gray.shape)
+    noise += _reduce_contrast(gray, contrast_level)  # x + y == y + x exactly
+    return noise
+
+
 def uniform_noise(
     images: np.ndarray,
     level: float,
@@ -133,9 +144,8 @@ def uniform_noise(
     independently per pixel (one draw for the three equal channels).
     """
     batch, single = _as_batch(images)
-    reduced = _reduce_contrast(_gray(batch), contrast_level)
-    noise = rng.uniform(-level, level, size=reduced.shape)
-    return _unbatch(_stack(reduced + noise), single)
+    noisy = _uniform_noise_luminance(_gray(batch), level, rng, contrast_level=contrast_level)
+    return _unbatch(_stack(noisy), single)
 
 
 def salt_and_pepper(
@@ -153,14 +163,26 @@ def salt_and_pepper(
     and pixels with :math:`u < p/2` black, as in Geirhos et al. (2018).
     """
     batch, single = _as_batch(images)
-    reduced = _reduce_contrast(_gray(batch), contrast_level)
-    draws = rng.uniform(size=reduced.shape)
-    salted = np.where(draws >= 1 - level / 2, 1.0, np.where(draws < level / 2, 0.0, reduced))
+    salted = _salt_and_pepper_luminance(_gray(batch), level, rng, contrast_level=contrast_level)
     return _unbatch(_stack(salted), single)
+
+
+def _salt_and_pepper_luminance(
+    gray: np.ndarray,
+    level: float,
+    rng: np.random.Generator,
+    *,
+    contrast_level: float = NOISE_CONTRAST,
+) -> np.ndarray:
+    reduced = _reduce_contrast(gray, contrast_level)
+    draws = rng.uniform(size=reduced.shape)
+    return np.where(draws >= 1 - level / 2, 1.0, np.where(draws < level / 2, 0.0, reduced))
 
 
 def _gaussian(gray: np.ndarray, sigma: float) -> np.ndarray:
     """Gaussian blur of each image (n, height, width), grey beyond the border."""
+    from scipy import ndimage  # here: importing it costs a command's start-up 0.2 s
+
     return ndimage.gaussian_filter(
         gray, sigma=(0, sigma, sigma), mode="constant", cval=BACKGROUND_GREY
     )
@@ -179,8 +201,11 @@ def low_pass(
     the background grey 0.4423; :math:`\sigma = 0` leaves the grayscale image unchanged.
     """
     batch, single = _as_batch(images)
-    gray = _gray(batch)
-    return _unbatch(_stack(_gaussian(gray, level) if level > 0 else gray), single)
+    return _unbatch(_stack(_low_pass_luminance(_gray(batch), level)), single)
+
+
+def _low_pass_luminance(gray: np.ndarray, level: float, rng: Any = None) -> np.ndarray:
+    return _gaussian(gray, level) if level > 0 else gray
 
 
 def high_pass(
@@ -197,12 +222,14 @@ def high_pass(
     the grayscale image unchanged.
     """
     batch, single = _as_batch(images)
-    gray = _gray(batch)
+    return _unbatch(_stack(_high_pass_luminance(_gray(batch), level)), single)
+
+
+def _high_pass_luminance(gray: np.ndarray, level: float, rng: Any = None) -> np.ndarray:
     if math.isinf(level):
-        return _unbatch(_stack(gray), single)
+        return gray
     detail = gray - _gaussian(gray, level)
-    shifted = detail - detail.mean(axis=(1, 2), keepdims=True) + BACKGROUND_GREY
-    return _unbatch(_stack(shifted), single)
+    return detail - detail.mean(axis=(1, 2), keepdims=True) + BACKGROUND_GREY
 
 
 def _antisymmetric_phases(
@@ -236,11 +263,15 @@ def phase_scrambling(images: np.ndarray, level: float, rng: np.random.Generator)
     then clipped, as in Geirhos et al. (2018).
     """
     batch, single = _as_batch(images)
-    gray = _gray(batch)
+    return _unbatch(_stack(_phase_scrambling_luminance(_gray(batch), level, rng)), single)
+
+
+def _phase_scrambling_luminance(
+    gray: np.ndarray, level: float, rng: np.random.Generator
+) -> np.ndarray:
     spectrum = np.fft.fft2(gray)
     shifts = _antisymmetric_phases(gray.shape, math.radians(level), rng)
-    scrambled = np.fft.ifft2(spectrum * np.exp(1j * shifts)).real
-    return _unbatch(_stack(scrambled), single)
+    return np.fft.ifft2(spectrum * np.exp(1j * shifts)).real
 
 
 def rotation(
@@ -255,6 +286,8 @@ def rotation(
     quarter_turns, remainder = divmod(level % 360, 90)
     if remainder == 0:
         return _unbatch(np.rot90(batch, k=int(quarter_turns), axes=(1, 2)).copy(), single)
+    from scipy import ndimage
+
     rotated = ndimage.rotate(
         batch, level, axes=(2, 1), reshape=False, order=1, mode="constant", cval=BACKGROUND_GREY
     )
@@ -320,9 +353,16 @@ def power_equalisation(
     image is returned.
     """
     batch, single = _as_batch(images)
-    gray = _gray(batch)
+    return _unbatch(
+        _stack(_power_equalisation_luminance(_gray(batch), level, amplitude=amplitude)), single
+    )
+
+
+def _power_equalisation_luminance(
+    gray: np.ndarray, level: bool, rng: Any = None, *, amplitude: np.ndarray | None = None
+) -> np.ndarray:
     if not level:
-        return _unbatch(_stack(gray), single)
+        return gray
     spectrum = np.fft.fft2(gray)
     target = np.abs(spectrum).mean(axis=0) if amplitude is None else amplitude
     if target.shape != gray.shape[1:]:
@@ -335,8 +375,7 @@ def power_equalisation(
     # spectrum Hermitian, so the inverse transform stays real and keeps the amplitude.
     present = magnitude > 1e-12 * magnitude.max(axis=(1, 2), keepdims=True)
     unit = np.where(present, spectrum / np.where(present, magnitude, 1.0), 1.0)
-    equalised = np.fft.ifft2(target * unit).real
-    return _unbatch(_stack(equalised), single)
+    return np.fft.ifft2(target * unit).real
 
 
 # ---------------------------------------------------------------------------------------
@@ -345,7 +384,14 @@ def power_equalisation(
 
 @dataclass(frozen=True)
 class Manipulation:
-    """A named degradation: its function, level labels and how a label becomes a level."""
+    """A named degradation: its function, level labels and how a label becomes a level.
+
+    ``luminance``, where given, is the same degradation of luminance images
+    (n, height, width) that returns luminance, unclipped: ``function`` is then
+    ``clip(luminance(Y(images)))`` on three equal channels. Making a stimulus set uses it
+    through :meth:`prepare` and :meth:`apply`, which compute a source's luminance once for
+    all levels and leave out the three channels.
+    """
 
     name: str
     function: Callable[..., np.ndarray]
@@ -355,6 +401,33 @@ class Manipulation:
     random: bool = False
     needs_one_size: bool = False
     parameters: dict[str, Any] = field(default_factory=dict)
+    luminance: Callable[..., np.ndarray] | None = None
+
+    def prepare(self, image: np.ndarray) -> np.ndarray:
+        """Return what :meth:`apply` takes of one image (height, width, 3).
+
+        That is its luminance (1, height, width) where the degradation has a
+        ``luminance`` form, else the image as a batch of one (1, height, width, 3).
+        """
+        batch, _ = _as_batch(image)
+        return batch if self.luminance is None else _gray(batch)
+
+    def apply(
+        self,
+        prepared: np.ndarray,
+        level: Any,
+        rng: np.random.Generator | None = None,
+        **parameters: Any,
+    ) -> np.ndarray:
+        """Degrade a :meth:`prepare`-d image at ``level``.
+
+        Returns luminance (height, width), unclipped, or an image (height, width, 3):
+        :func:`~psychoalign.stimuli.encode_png` clips either and writes the PNG it
+        writes for ``function``'s result. ``prepared`` is left unchanged, but the result
+        may be a view of it (a level that changes nothing): do not write into it.
+        """
+        function = self.function if self.luminance is None else self.luminance
+        return function(prepared, level, rng, **parameters)[0]
 
     def level(self, label: str) -> Any:
         """Return the level a label stands for; a label outside the valid range is refused."""
@@ -414,6 +487,7 @@ MANIPULATIONS: dict[str, Manipulation] = {
             ("c100", "c50", "c30", "c15", "c10", "c05", "c03", "c01"),
             "a contrast in (0, 1], or cNN for NN percent",
             _contrast_level,
+            luminance=_reduce_contrast,
         ),
         Manipulation(
             "uniform-noise",
@@ -422,6 +496,7 @@ MANIPULATIONS: dict[str, Manipulation] = {
             "a noise width from 0 to 1",
             _number(0.0, 1.0),
             random=True,
+            luminance=_uniform_noise_luminance,
         ),
         Manipulation(
             "salt-and-pepper",
@@ -430,6 +505,7 @@ MANIPULATIONS: dict[str, Manipulation] = {
             "a fraction of pixels from 0 to 1",
             _number(0.0, 1.0),
             random=True,
+            luminance=_salt_and_pepper_luminance,
         ),
         Manipulation(
             "low-pass",
@@ -437,6 +513,7 @@ MANIPULATIONS: dict[str, Manipulation] = {
             ("0", "1", "3", "5", "7", "10", "15", "40"),
             "a Gaussian standard deviation of 0 px or more",
             _number(0.0, math.inf),
+            luminance=_low_pass_luminance,
         ),
         Manipulation(
             "high-pass",
@@ -444,6 +521,7 @@ MANIPULATIONS: dict[str, Manipulation] = {
             ("inf", "3", "1.5", "1", "0.7", "0.55", "0.45", "0.4"),
             "a Gaussian standard deviation above 0 px, or inf",
             _number(0.0, math.inf, inclusive_low=False),
+            luminance=_high_pass_luminance,
         ),
         Manipulation(
             "phase-scrambling",
@@ -452,6 +530,7 @@ MANIPULATIONS: dict[str, Manipulation] = {
             "a phase-noise width from 0 to 180 degrees",
             _number(0.0, 180.0),
             random=True,
+            luminance=_phase_scrambling_luminance,
         ),
         Manipulation(
             "rotation",
@@ -474,6 +553,7 @@ MANIPULATIONS: dict[str, Manipulation] = {
             "'0' for the original or 'pow' for equalised",
             _choice(**{"0": False, "pow": True}),
             needs_one_size=True,
+            luminance=_power_equalisation_luminance,
         ),
     )
 }

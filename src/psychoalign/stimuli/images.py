@@ -78,11 +78,18 @@ def read_pixels(path: str | os.PathLike[str]) -> np.ndarray:
 
 def to_uint8(image: np.ndarray) -> np.ndarray:
     """Round a [0, 1] float image to 8-bit values (values outside are clipped)."""
-    return np.round(np.clip(image, 0.0, 1.0) * 255.0).astype(np.uint8)
+    scaled = np.clip(image, 0.0, 1.0)  # a new array: ``image`` is left unchanged
+    if scaled.dtype.kind != "f":
+        return np.round(scaled * 255.0).astype(np.uint8)
+    scaled *= 255.0  # in place: the same values as a new array, without its allocation
+    return np.round(scaled, out=scaled).astype(np.uint8)
 
 
 def encode_png(image: np.ndarray) -> bytes:
-    """PNG bytes of a float image; three equal channels are written as one gray channel."""
+    """PNG bytes of a float image; three equal channels are written as one gray channel.
+
+    A luminance image (height, width) is written as one gray channel too.
+    """
     pixels = to_uint8(image)
     if pixels.ndim == 3 and (pixels == pixels[:, :, :1]).all():
         pixels = pixels[:, :, 0]

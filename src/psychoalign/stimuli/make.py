@@ -125,11 +125,13 @@ def make_stimulus_set(
         progress_bar(show=progress, transient=True) as bar,
     ):
         task = bar.add_task(f"{method.name} x {len(labels)} levels", total=total)
-        for level_index, (label, value) in enumerate(zip(labels, values, strict=True)):
-            for image_index, row in enumerate(rows):
+        for image_index, row in enumerate(rows):
+            # Each source is decoded (and its luminance computed) once for all levels.
+            prepared = method.prepare(read_image(row.path))
+            for level_index, (label, value) in enumerate(zip(labels, values, strict=True)):
                 row_seed = stimulus_seed(seed, level_index, image_index)
                 rng = np.random.default_rng(row_seed)
-                degraded = method.function(read_image(row.path), value, rng, **parameters)
+                degraded = method.apply(prepared, value, rng, **parameters)
                 writer.add(
                     {
                         "stimulus": derived_stimulus(label, row.stimulus),
@@ -142,7 +144,10 @@ def make_stimulus_set(
                     encode_png(degraded),
                 )
                 bar.advance(task)
-        made = writer.commit(info)
+        # The manifest lists the stimuli level by level: stimulus i of level k is row
+        # k * n_images + i; it was added as number i * n_levels + k.
+        order = [i * len(labels) + k for k in range(len(labels)) for i in range(len(rows))]
+        made = writer.commit(info, order=order)
     return made
 
 

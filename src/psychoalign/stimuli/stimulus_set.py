@@ -20,7 +20,7 @@ import io
 import json
 import os
 import shutil
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -374,14 +374,8 @@ class StimulusSet:
                 problems.append((stimulus, str(path), f"unreadable ({error.strerror or error})"))
                 continue
             if actual != expected:
-                problems.append(
-                    (
-                        stimulus,
-                        str(path),
-                        f"altered: SHA-256 {actual[:12]}... but the manifest says "
-                        f"{expected[:12]}...",
-                    )
-                )
+                altered = f"SHA-256 {actual[:12]}... but the manifest says {expected[:12]}..."
+                problems.append((stimulus, str(path), f"altered: {altered}"))
         table = pd.DataFrame(problems, columns=_VERIFY_COLUMNS)
         if raise_errors and len(table):
             first = table.iloc[0]
@@ -568,9 +562,14 @@ class SetWriter:
         """:meth:`add_file` a table as CSV, written as canonically as the manifest."""
         return self.add_file(name, _csv_bytes(table))
 
-    def commit(self, info: dict[str, Any]) -> StimulusSet:
-        """Write ``manifest.csv`` and ``stimulus_set.json`` and move the set into place."""
-        manifest = pd.DataFrame(self._rows)
+    def commit(self, info: dict[str, Any], *, order: Sequence[int] | None = None) -> StimulusSet:
+        """Write ``manifest.csv`` and ``stimulus_set.json`` and move the set into place.
+
+        ``order`` lists the added rows (by position) in manifest order; default: as added.
+        """
+        if order is not None and sorted(order) != list(range(len(self._rows))):
+            raise StimulusSetError(f"order: is not an order of the {len(self._rows)} rows added.")
+        manifest = pd.DataFrame(self._rows if order is None else [self._rows[i] for i in order])
         ordered = list(MANIFEST_COLUMNS) + [
             c for c in manifest.columns if c not in MANIFEST_COLUMNS
         ]

@@ -1,152 +1,343 @@
-"""The ranking kernel behind Spearman's rho over pixels: exact average ranks, fast.
+r"""The ranking kernel behind Spearman's rho over pixels: exact average ranks, compiled.
 
-Each map is sorted by a two-pass radix sort on the 32 bits of its values as float32
-(float64 values that round to the same float32 are re-sorted exactly), and when the lowest
-value (0 in a click map) fills a quarter or more of the map only the other pixels are
-sorted. Ranks are doubled and centred, so every sum is a sum of integers, exact in
-float64. :func:`spearman_rows` pairs rows of two arrays; ``spearman_maps`` and the
-ceiling and floor of :class:`~psychoalign.metrics.clickmaps.ClickMaps` use it.
+Each map is ranked once. Its pixels other than the lowest value (0 in a click map, often
+most of the map) get a 32-bit key that orders like their value, packed with the pixel
+index into 64 bits and sorted by a radix sort (two passes of 14 bits when the keys span
+less than :math:`2^{28}`, as those of click and saliency maps do, else three); runs of
+equal keys get the average of their positions. Keys are exact for float32 maps and for
+integer maps spanning less than :math:`2^{32}` (the value minus the lowest); other maps
+get the value as float32, and a run whose keys are equal but whose values differ (two
+float64 values that round to the same float32) is re-sorted by the values themselves.
+Ranks are doubled and centred,
+
+.. math:: r_k = f_k + l_k + 1 - P
+
+(:math:`f_k, l_k` the first and last 0-based sorted position of pixel :math:`k`'s tie
+group among :math:`P` pixels), so they are integers and every sum of their products is
+exact in float64 up to about 300,000 pixels. Rho of two ranked maps is one dot product,
+:math:`\sum_k r^a_k r^b_k / \sqrt{\sum_k (r^a_k)^2 \sum_k (r^b_k)^2}`.
+
+The kernels are compiled by numba on first use and cached on disk. This module imports
+numba, so it is imported inside the functions that compute rho, not at start-up.
 """
 
 from __future__ import annotations
 
-import math
-
+import numba
 import numpy as np
 
-__all__ = ["MapRanker", "spearman_rows"]
+__all__ = ["rank_rows", "ranked_rho", "spearman_pairs", "spearman_ranked"]
 
-# A map whose lowest value fills at least 1/_LOW_SHARE of its pixels ranks only the rest.
-_LOW_SHARE = 4
+# Pairs handed to a compiled loop at once (bounds the copy of a non-contiguous input).
+_PAIR_BLOCK = 256
+# Bits per radix digit: 14 (two passes) for keys spanning under 2**28, else 11 (three).
+_WIDE_BITS, _DIGIT_BITS = 14, 11
+# Kinds of map: float32 (exact keys), other floats (keys checked), integers.
+_FLOAT32, _FLOAT, _INTEGER = 0, 1, 2
+
+_jit = numba.njit(cache=True, nogil=True)
 
 
-class MapRanker:
-    """Ranks 1-D maps of up to ``size`` pixels in reused scratch buffers.
+@_jit
+def _row_keys(x, kind, ranks, keys, index):  # pragma: no cover - compiled
+    """Sortable keys and indices of the pixels above the lowest value.
 
-    Fresh large arrays are avoided where numpy allows: on some machines the page faults
-    of a new 400 kB array cost as much as sorting it.
+    Returns (number of such pixels or -1 if x holds NaN, whether the keys are exact);
+    the lowest pixels get their doubled centred rank in ``ranks``.
     """
-
-    def __init__(self, size: int) -> None:
-        self._x32 = np.empty(size, np.float32)
-        self._key = np.empty(size, np.int32)
-        self._shifted = np.empty(size, np.int32)
-        self._low_digit = np.empty(size, np.uint16)
-        self._high_digit = np.empty(size, np.int16)
-        self._sorted = {
-            np.dtype(np.float32): np.empty(size, np.float32),
-            np.dtype(np.float64): np.empty(size, np.float64),
-        }
-        self._lowest = np.empty(size, bool)
-        self._new = np.empty(size, bool)
-        self._run = np.empty(size, np.int64)
-        self._positions = np.arange(size, dtype=np.float64)
-
-    def rank(
-        self, x: np.ndarray, order_out: np.ndarray, ranks_out: np.ndarray
-    ) -> tuple[np.ndarray, float] | None:
-        """Rank a map: its sort order and the sum of squared ranks (None: NaN or constant).
-
-        The doubled, centred ranks in sorted order go to ``ranks_out``; the order is
-        ``order_out`` or a new array.
-        """
-        if x.dtype not in self._sorted:
-            x = x.astype(np.float64)
-        n = x.size
-        lowest = x.min()
-        if lowest != lowest:
-            return None
-        low = self._lowest[:n]
-        np.equal(x, lowest, out=low)
-        n_low = int(np.count_nonzero(low))
-        if n_low == n:
-            return None
-        if n_low * _LOW_SHARE < n:
-            return self._sort(x, ranks_out[:n], 0)
-        keep = np.flatnonzero(~low)
-        sub_order, sum_squares = self._sort(x.take(keep), ranks_out[n_low:n], n_low)
-        order_out[:n_low] = np.flatnonzero(low)
-        np.take(keep, sub_order, out=order_out[n_low:n])
-        ranks_out[:n_low] = n_low - n
-        return order_out[:n], sum_squares + n_low * float(n_low - n) ** 2
-
-    def _sort(self, x: np.ndarray, ranks: np.ndarray, shift: int) -> tuple[np.ndarray, float]:
-        """Stable order of x; its doubled centred ranks plus shift go to ranks, in order."""
-        n = x.size
-        x32, key, shifted = self._x32[:n], self._key[:n], self._shifted[:n]
-        with np.errstate(over="ignore"):  # float64 beyond float32: inf, re-sorted below
-            np.add(x, np.float32(0), out=x32, casting="unsafe")  # also turns -0.0 into 0.0
-        bits = x32.view(np.int32)
-        np.right_shift(bits, 31, out=shifted)
-        np.bitwise_and(shifted, np.int32(0x7FFFFFFF), out=shifted)
-        np.bitwise_xor(bits, shifted, out=key)  # an int32 that orders like the float32
-        low_digit, high_digit = self._low_digit[:n], self._high_digit[:n]
-        np.copyto(low_digit, key, casting="unsafe")
-        np.right_shift(key, 16, out=shifted)
-        np.copyto(high_digit, shifted, casting="unsafe")
-        order = np.lexsort((low_digit, high_digit))  # two stable radix passes
-        xs = self._sorted[x.dtype][:n]
-        np.take(x, order, out=xs)
-        if x.dtype != np.float32 and (xs[1:] < xs[:-1]).any():
-            _resort_rounded(order, xs, x32.take(order))
-        new = self._new[:n]
-        new[0] = True
-        np.not_equal(xs[1:], xs[:-1], out=new[1:])
-        if new.all():
-            np.multiply(self._positions[:n], 2, out=ranks)
-            ranks += 1 - n + shift
-            return order, (n**3 - n) / 3 + n * float(shift) ** 2
-        run = self._run[:n]
-        np.cumsum(new, out=run)
-        run -= 1
-        size = np.bincount(run)
-        doubled = np.cumsum(size)
-        doubled -= size
-        doubled *= 2
-        doubled += size + (shift - n)
-        np.take(doubled.astype(np.float64), run, out=ranks)
-        return order, float(np.dot(size, doubled * doubled))
+    n = x.size
+    lowest, highest = x[0], x[0]
+    for i in range(n):
+        v = x[i]
+        if v != v:
+            return -1, False
+        lowest = min(lowest, v)
+        highest = max(highest, v)
+    integer = kind == _INTEGER and np.float64(highest) - np.float64(lowest) < 4294967295.0
+    values = keys.view(np.float32)
+    m = 0
+    for i in range(n):  # branch-free: mispredicted branches cost more than the stores
+        v = x[i]
+        if integer:
+            keys[m] = np.uint32(np.int64(v) - np.int64(lowest))
+        else:
+            values[m] = np.float32(v) + np.float32(0.0)  # also turns -0.0 into 0.0
+        index[m] = i
+        m += v != lowest
+    low_rank = np.int32(-m)  # f + l + 1 - P with f = 0, l = n_low - 1 = n - m - 1
+    for i in range(n):  # a select, not a conditional store (masked stores are slow)
+        ranks[i] = low_rank if x[i] == lowest else ranks[i]
+    if not integer:
+        sign = np.uint32(0x80000000)
+        for j in range(m):
+            k = keys[j]
+            keys[j] = ~k if k & sign else k | sign  # an unsigned int ordered like the float
+    return m, integer or kind == _FLOAT32
 
 
-def _resort_rounded(order: np.ndarray, xs: np.ndarray, rounded: np.ndarray) -> None:
-    """Sort exactly, in place, the groups of values that round to the same float32."""
-    group = np.empty(xs.size, np.int64)
-    group[0] = 0
-    np.cumsum(rounded[1:] != rounded[:-1], out=group[1:])
-    bad = np.zeros(group[-1] + 1, bool)
-    bad[group[1:][xs[1:] < xs[:-1]]] = True
-    selected = np.flatnonzero(bad[group])
-    within = np.lexsort((xs[selected], group[selected]))
-    order[selected] = order[selected][within]
-    xs[selected] = xs[selected][within]
+@_jit
+def _packed_counts(keys, index, packed, counts, m):  # pragma: no cover - compiled
+    """Keys less the lowest key, packed above their index; digit counts and digit width.
 
-
-def spearman_rows(
-    a: np.ndarray, b: np.ndarray, a_index: np.ndarray, b_index: np.ndarray
-) -> np.ndarray:
-    """Rho between rows a[a_index[k]] and b[b_index[k]] of two (maps, pixels) arrays.
-
-    NaN where either row holds NaN or is constant, and for maps of fewer than 2 pixels.
+    Two passes of 14 bits when the keys span less than 2**28 (they usually do), else
+    three of 11 bits. Returns (bits per digit, number of passes).
     """
-    rho = np.full(len(a_index), np.nan)
+    lowest, highest = keys[0], keys[0]
+    for j in range(m):
+        lowest = min(lowest, keys[j])
+        highest = max(highest, keys[j])
+    narrow = highest - lowest < np.uint32(1 << (2 * _WIDE_BITS))
+    bits, passes = (_WIDE_BITS, 2) if narrow else (_DIGIT_BITS, 3)
+    mask, step = np.uint64((1 << bits) - 1), np.uint64(bits)
+    counts[:passes, : 1 << bits] = 0
+    for j in range(m):
+        key = np.uint64(keys[j] - lowest)
+        packed[j] = (key << np.uint64(32)) | np.uint64(index[j])
+        counts[0, key & mask] += 1
+        counts[1, (key >> step) & mask] += 1
+        if not narrow:
+            counts[2, key >> (step + step)] += 1
+    return bits, passes
+
+
+@_jit
+def _radix_sort(packed, spare, counts, m, bits, passes):  # pragma: no cover - compiled
+    """LSD radix sort of packed[:m] on the key bits (the upper 32); returns the buffer."""
+    mask = np.uint64((1 << bits) - 1)
+    source, target = packed, spare
+    for digit in range(passes):
+        shift = np.uint64(32 + digit * bits)
+        count = counts[digit]
+        if count[(source[0] >> shift) & mask] == m:
+            continue  # every key has this digit: the pass would not move anything
+        total = 0
+        for d in range(1 << bits):
+            size = count[d]
+            count[d] = total
+            total += size
+        for j in range(m):
+            word = source[j]
+            d = (word >> shift) & mask
+            position = count[d]
+            count[d] = position + 1
+            target[position] = word
+        source, target = target, source
+    return source
+
+
+@_jit
+def _split_run(x, pixels, offset, ranks):  # pragma: no cover - compiled
+    """Sort a run of equal keys by the values themselves and rank its tie groups.
+
+    ``pixels`` are the run's pixel indices and ``offset`` the rank of a one-pixel group
+    at its start, less 1. Returns the sum of the squared doubled ranks given.
+    """
+    size = pixels.size
+    values = np.empty(size, x.dtype)
+    for j in range(size):
+        values[j] = x[pixels[j]]
+    order = np.argsort(values)
+    squares = np.int64(0)
+    first = 0
+    for j in range(1, size + 1):
+        if j == size or values[order[j]] != values[order[first]]:
+            rank = offset + first + j
+            for q in range(first, j):
+                ranks[pixels[order[q]]] = rank
+            squares += np.int64(rank) * rank * (j - first)
+            first = j
+    return squares
+
+
+@_jit
+def _rank_row(x, kind, ranks, scratch, counts):  # pragma: no cover - compiled
+    """Doubled centred average ranks of x, in pixel order; the sum of their squares.
+
+    Returns 0 (no valid ranks) where x holds NaN or is constant.
+    """
+    n = x.size
+    keys, index = scratch[0].view(np.uint32)[:n], scratch[0].view(np.uint32)[n:]
+    m, exact = _row_keys(x, kind, ranks, keys, index)
+    if m <= 0:
+        return np.int64(0)
+    n_low = n - m
+    squares = np.int64(n_low) * (n_low - n) * (n_low - n)
+    bits, passes = _packed_counts(keys, index, scratch[1], counts, m)
+    words = _radix_sort(scratch[1], scratch[2], counts, m, bits, passes)
+    offset = 2 * n_low - n  # r = f + l + 1 - P with f = n_low + start, l = n_low + stop - 1
+    low_bits = np.uint64(0xFFFFFFFF)
+    start = 0
+    while start < m:
+        key = words[start] >> np.uint64(32)
+        stop = start + 1
+        while stop < m and words[stop] >> np.uint64(32) == key:
+            stop += 1
+        if not exact and stop - start > 1:
+            value = x[words[start] & low_bits]
+            mixed = False
+            for j in range(start + 1, stop):
+                mixed |= x[words[j] & low_bits] != value
+            if mixed:
+                pixels = (words[start:stop] & low_bits).astype(np.int64)
+                squares += _split_run(x, pixels, offset + 2 * start, ranks)
+                start = stop
+                continue
+        rank = offset + start + stop
+        for j in range(start, stop):
+            ranks[words[j] & low_bits] = rank
+        squares += np.int64(rank) * rank * (stop - start)
+        start = stop
+    return squares
+
+
+@numba.njit(cache=True, nogil=True, fastmath=True)
+def _dot(a, b):  # pragma: no cover - compiled
+    """Sum of products of two int32 rank rows (exact while partial sums stay below 2**53)."""
+    total = 0.0
+    for i in range(a.size):
+        total += np.float64(a[i]) * np.float64(b[i])
+    return total
+
+
+@_jit
+def _rho(cross, squares_a, squares_b):  # pragma: no cover - compiled
+    """Rho from the sums of products, clipped to [-1, 1]; NaN for an invalid map."""
+    if squares_a == 0 or squares_b == 0:
+        return np.nan
+    return min(max(cross / np.sqrt(np.float64(squares_a) * np.float64(squares_b)), -1.0), 1.0)
+
+
+@_jit
+def _scratch(n):  # pragma: no cover - compiled
+    """Keys with indices, the packed words and their copy, and the digit counts."""
+    return np.empty((3, n), np.uint64), np.empty((3, 1 << _WIDE_BITS), np.int32)
+
+
+@_jit
+def _paired_rho(a, kind_a, b, kind_b, out):  # pragma: no cover - compiled
+    """Rho between a[k] and b[k] for every k, each map ranked once."""
     n = a.shape[1]
-    if n < 2:
+    scratch, counts = _scratch(n)
+    ranks_a = np.empty(n, np.int32)
+    ranks_b = np.empty(n, np.int32)
+    for k in range(a.shape[0]):
+        squares_a = _rank_row(a[k], kind_a, ranks_a, scratch, counts)
+        if squares_a == 0:
+            out[k] = np.nan
+            continue
+        squares_b = _rank_row(b[k], kind_b, ranks_b, scratch, counts)
+        out[k] = _rho(_dot(ranks_a, ranks_b), squares_a, squares_b)
+
+
+@_jit
+def _ranked_pairs_rho(ranks, squares, b, kind_b, out):  # pragma: no cover - compiled
+    """Rho between ranked rows (ranks[k], squares[k]) and maps b[k]."""
+    n = b.shape[1]
+    scratch, counts = _scratch(n)
+    ranks_b = np.empty(n, np.int32)
+    for k in range(b.shape[0]):
+        if squares[k] == 0:
+            out[k] = np.nan
+            continue
+        squares_b = _rank_row(b[k], kind_b, ranks_b, scratch, counts)
+        out[k] = _rho(_dot(ranks[k], ranks_b), squares[k], squares_b)
+
+
+@_jit
+def _rank_block(rows, kind, ranks, squares):  # pragma: no cover - compiled
+    """Rank every row of rows into ranks (rows, pixels), sums of squares to squares."""
+    scratch, counts = _scratch(rows.shape[1])
+    for k in range(rows.shape[0]):
+        squares[k] = _rank_row(rows[k], kind, ranks[k], scratch, counts)
+
+
+@_jit
+def _ranked_rho(ranks, squares, first, second, out):  # pragma: no cover - compiled
+    """Rho between ranked rows first[k] and second[k] of ranks."""
+    for k in range(first.size):
+        i, j = first[k], second[k]
+        out[k] = _rho(_dot(ranks[i], ranks[j]), squares[i], squares[j])
+
+
+def _native(rows: np.ndarray) -> tuple[np.ndarray, int]:
+    """C-contiguous rows of a compiled type (float32, float64, int32, int64), and kind."""
+    if rows.dtype.kind == "b" or rows.dtype in (np.int8, np.int16, np.uint8, np.uint16):
+        rows = rows.astype(np.int32)
+    elif rows.dtype == np.uint32:
+        rows = rows.astype(np.int64)
+    elif rows.dtype not in (np.float32, np.float64, np.int32, np.int64):
+        rows = rows.astype(np.float64)  # float16 exactly; uint64 as float64
+    kinds = {np.dtype(np.float32): _FLOAT32, np.dtype(np.float64): _FLOAT}
+    return np.ascontiguousarray(rows), kinds.get(rows.dtype, _INTEGER)
+
+
+def rank_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    r"""Doubled centred average ranks of each row, and the sums of their squares.
+
+    Parameters
+    ----------
+    rows
+        Maps as (maps, pixels), any real type.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``ranks`` (int32, same shape, pixel order): :math:`f_k + l_k + 1 - P` per pixel;
+        ``squares`` (int64): :math:`\sum_k r_k^2` per row, 0 for a row with NaN, a
+        constant row or a row of one pixel (its ranks are then undefined).
+    """
+    rows = np.asarray(rows)
+    ranks = np.empty(rows.shape, np.int32)
+    squares = np.zeros(len(rows), np.int64)
+    if rows.shape[1] < 2:
+        return ranks, squares
+    for start in range(0, len(rows), _PAIR_BLOCK):
+        stop = min(start + _PAIR_BLOCK, len(rows))
+        block, kind = _native(rows[start:stop])
+        _rank_block(block, kind, ranks[start:stop], squares[start:stop])
+    return ranks, squares
+
+
+def ranked_rho(
+    ranks: np.ndarray, squares: np.ndarray, first: np.ndarray, second: np.ndarray
+) -> np.ndarray:
+    """Rho between rows first[k] and second[k] of maps ranked by :func:`rank_rows`.
+
+    NaN where either row holds NaN, is constant or has fewer than 2 pixels.
+    """
+    rho = np.empty(len(first))
+    first, second = np.asarray(first, np.int64), np.asarray(second, np.int64)
+    _ranked_rho(ranks, squares, first, second, rho)
+    return rho
+
+
+def spearman_ranked(ranks: np.ndarray, squares: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Rho between maps ranked by :func:`rank_rows` (row k) and maps b[k] (maps, pixels).
+
+    NaN where either map holds NaN, is constant or has fewer than 2 pixels.
+    """
+    rho = np.full(len(b), np.nan)
+    if b.shape[1] < 2:
         return rho
-    ranker = MapRanker(n)
-    order_a, ranks_a = np.empty(n, np.int64), np.empty(n)
-    order_b, ranks_b = np.empty(n, np.int64), np.empty(n)
-    scattered, gathered = np.empty(n), np.empty(n)
-    for k, (i, j) in enumerate(zip(a_index.tolist(), b_index.tolist(), strict=True)):
-        ranked_a = ranker.rank(a[i], order_a, ranks_a)
-        if ranked_a is None:
-            continue
-        ranked_b = ranker.rank(b[j], order_b, ranks_b)
-        if ranked_b is None:
-            continue
-        (sorted_a, squares_a), (sorted_b, squares_b) = ranked_a, ranked_b
-        scattered[sorted_b] = ranks_b
-        # einsum, not BLAS: a multithreaded BLAS call per pair costs more than the sum.
-        np.take(scattered, sorted_a, out=gathered)
-        cross = np.einsum("i,i->", ranks_a, gathered)
-        rho[k] = min(max(cross / math.sqrt(squares_a * squares_b), -1.0), 1.0)
+    for start in range(0, len(b), _PAIR_BLOCK):
+        stop = min(start + _PAIR_BLOCK, len(b))
+        block, kind = _native(b[start:stop])
+        _ranked_pairs_rho(ranks[start:stop], squares[start:stop], block, kind, rho[start:stop])
+    return rho
+
+
+def spearman_pairs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Rho between rows a[k] and b[k] of two (maps, pixels) arrays of the same shape.
+
+    NaN where either row holds NaN, is constant or has fewer than 2 pixels. Each map is
+    ranked once, in scratch buffers reused over all pairs.
+    """
+    rho = np.full(len(a), np.nan)
+    if a.shape[1] < 2:
+        return rho
+    for start in range(0, len(a), _PAIR_BLOCK):
+        stop = min(start + _PAIR_BLOCK, len(a))
+        block_a, kind_a = _native(a[start:stop])
+        block_b, kind_b = _native(b[start:stop])
+        _paired_rho(block_a, kind_a, block_b, kind_b, rho[start:stop])
     return rho

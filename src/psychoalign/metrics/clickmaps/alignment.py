@@ -16,7 +16,6 @@ from psychoalign._checks import DEFAULT_N_BOOT, positive_number, whole_number
 from psychoalign._checks import fraction as share
 from psychoalign.errors import ClickMapError
 from psychoalign.metrics._stats import percentile_interval
-from psychoalign.metrics.clickmaps._ranking import spearman_rows
 from psychoalign.metrics.clickmaps.maps import ClickMaps
 
 __all__ = ["alignment", "alignment_summary", "spearman_maps", "top_fraction_overlap"]
@@ -63,9 +62,9 @@ def spearman_maps(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     >>> spearman_maps(a, b).round(4)
     array([1.    , 0.8944])
     """
-    a_rows, b_rows = _paired_rows(a, b)
-    index = np.arange(len(a_rows))
-    return spearman_rows(a_rows, b_rows, index, index)
+    from psychoalign.metrics.clickmaps._ranking import spearman_pairs  # imports numba
+
+    return spearman_pairs(*_paired_rows(a, b))
 
 
 def _map_rows(maps: np.ndarray, name: str) -> np.ndarray:
@@ -244,7 +243,9 @@ def alignment(
     n_splits = whole_number("n_splits", n_splits, 1, error=ClickMapError)
     seed = whole_number("seed", seed, 0, error=ClickMapError)
     ceiling, floor = human._reference(n_splits, seed)
-    spearman = spearman_maps(human.maps, model_maps)
+    from psychoalign.metrics.clickmaps._ranking import spearman_ranked  # imports numba
+
+    spearman = spearman_ranked(*human._ranked, _map_rows(model_maps, "model_maps"))
     dice, iou = top_fraction_overlap(human.maps, model_maps, top_fraction)
     return pd.DataFrame(
         {

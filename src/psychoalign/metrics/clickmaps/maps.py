@@ -21,7 +21,6 @@ from psychoalign._checks import number_at_least, whole_number
 from psychoalign._io import read_npz, write_npz_atomic
 from psychoalign.errors import ClickMapError, MissingFileError
 from psychoalign.metrics._stats import finite_row_mean
-from psychoalign.metrics.clickmaps._ranking import spearman_rows
 from psychoalign.metrics.clickmaps.clicks import _checked_clicks, _one_per_image, click_table
 
 __all__ = ["ClickMaps", "build_maps", "disc_kernel"]
@@ -304,7 +303,20 @@ class ClickMaps:
             self._references[key] = (self._ceiling(n_splits, seed), self._floor(seed))
         return self._references[key]
 
+    @cached_property
+    def _ranked(self) -> tuple[np.ndarray, np.ndarray]:
+        """Ranks of :attr:`maps` for Spearman's rho, int32 (images, pixels), and their norms.
+
+        Kept like :attr:`maps` (half its memory), so the human maps are ranked once for
+        every model aligned with them and for the floor.
+        """
+        from psychoalign.metrics.clickmaps._ranking import rank_rows  # imports numba
+
+        return rank_rows(self.maps.reshape(len(self.images), -1))
+
     def _ceiling(self, n_splits: int, seed: int) -> np.ndarray:
+        from psychoalign.metrics.clickmaps._ranking import spearman_pairs  # imports numba
+
         rng = np.random.default_rng(seed)
         ceiling = np.full(len(self.images), np.nan)
         height, width = self.image_size
@@ -319,9 +331,8 @@ class ClickMaps:
             first = (choose @ points).round().astype(np.int64).reshape(-1, height, width)
             total = points.sum(axis=0).reshape(1, height, width)
             first = _blur_twice(first, self.kernel_diameter).reshape(n_splits, -1)
-            second = (_blur_twice(total, self.kernel_diameter).reshape(1, -1) - first).astype(float)
-            first = first.astype(float)
-            rho = spearman_rows(first, second, np.arange(n_splits), np.arange(n_splits))
+            second = _blur_twice(total, self.kernel_diameter).reshape(1, -1) - first
+            rho = spearman_pairs(first, second)  # integer maps: exact keys
             mean = float(finite_row_mean(rho[None])[0])
             if math.isfinite(mean):
                 reliability = 2 * mean / (1 + mean) if mean > -1 else 0.0
@@ -340,8 +351,10 @@ class ClickMaps:
         mine = np.repeat(np.arange(n_images), draws)
         others = others.ravel()
         others += others >= mine
-        flat = self.maps.reshape(n_images, -1)
-        return finite_row_mean(spearman_rows(flat, flat, mine, others).reshape(n_images, draws))
+        from psychoalign.metrics.clickmaps._ranking import ranked_rho  # imports numba
+
+        rho = ranked_rho(*self._ranked, mine, others)
+        return finite_row_mean(rho.reshape(n_images, draws))
 
 
 def _read_arrays(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
