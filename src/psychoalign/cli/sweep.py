@@ -72,8 +72,12 @@ def sweep(
                     f"{plan}: a sweep plan names its models, stimuli, tasks and out; drop "
                     "--model, --stimuli, --task, --layer, --method and --out, or the plan."
                 )
-            given = {"kind": cluster, "workers": workers, "scheduler": scheduler}
-            given |= {"gpus": True} if gpus else {}
+            given = {
+                "kind": cluster,
+                "workers": workers,
+                "scheduler": scheduler,
+                "gpus": gpus or None,
+            }
             sweep_plan = read_plan(plan, {k: v for k, v in given.items() if v is not None})
         else:
             sweep_plan = plan_from_options(
