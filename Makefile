@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Xvfb and GL for PsychoPy windows in tests; libjack lets psychtoolbox import.
 # chromium + chromium-driver: the report is checked in a real headless browser.
-APT_PACKAGES := xvfb xauth libgl1-mesa-dri libjack-jackd2-0 chromium chromium-driver
+# postgresql: tests/web start a real PostgreSQL server for the web game's storage.
+APT_PACKAGES := xvfb xauth libgl1-mesa-dri libjack-jackd2-0 chromium chromium-driver postgresql
 # What PyQt6's xcb platform plugin (the participant dialog) links against: every library
 # its plugins and Qt libraries need that Debian does not install by itself. Without
 # libxcb-icccm4 and libxcb-keysyms1 Qt aborts with "Could not load the Qt platform plugin".
@@ -27,7 +28,7 @@ $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet $(TORCH)
-	$(BIN)/python -m pip install --quiet -e ".[lab,models,timm,dev,sweep]"
+	$(BIN)/python -m pip install --quiet -e ".[lab,models,timm,dev,sweep,web]"
 	touch $@
 
 test: $(STAMP)

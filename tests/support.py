@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from psychoalign.datasets import data_dir
 
@@ -70,29 +71,47 @@ def raw_rows(path: Path) -> list[dict[str, str]]:
         return [{k.lower(): v for k, v in row.items()} for row in csv.DictReader(handle)]
 
 
-def images_in_browser(page: Path) -> list[dict]:
-    """Open a local HTML file in headless Chromium and describe every <img> once loaded."""
-    import tempfile
+def headless_chromium(profile: Path, *arguments: str):
+    """Debian's Chromium under selenium, headless, offline, with a profile folder of its own.
 
+    ``arguments`` are added to Chromium's command line (window size, device scale).
+    """
     from selenium import webdriver
     from selenium.webdriver.chrome.options import Options
     from selenium.webdriver.chrome.service import Service
 
+    for program in ("/usr/bin/chromium", "/usr/bin/chromedriver"):
+        if not Path(program).exists():
+            pytest.fail(
+                f"{program} is missing: install the Debian packages 'chromium' and "
+                "'chromium-driver' (make setup does).",
+                pytrace=False,
+            )
     options = Options()
     options.binary_location = "/usr/bin/chromium"
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-quic",
+        "--disable-sync",
+        "--no-first-run",
+        f"--user-data-dir={profile}",
+        *arguments,
+    ):
+        options.add_argument(argument)
+    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+
+
+def images_in_browser(page: Path) -> list[dict]:
+    """Open a local HTML file in headless Chromium and describe every <img> once loaded."""
+    import tempfile
+
     with tempfile.TemporaryDirectory() as profile:
-        for argument in (
-            "--headless=new",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--no-first-run",
-            f"--user-data-dir={profile}",
-        ):
-            options.add_argument(argument)
-        driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+        driver = headless_chromium(Path(profile))
         try:
             driver.get(page.resolve().as_uri())
             return driver.execute_script(

@@ -45,10 +45,12 @@ ALLOWED = {
     "datasets": {"trials", "stimuli"},
     "models": {"trials", "stimuli"},
     "synthesis": {"trials", "stimuli", "models"},
+    # The game rules of ClickMe, shared by the lab task and the web game.
+    "rules": set(),
     "workflows": ANALYSIS | MODEL_SIDE,
-    "lab": ANALYSIS | MODEL_SIDE | {"workflows", "cli"},
-    "web": ANALYSIS | MODEL_SIDE | {"workflows"},
-    "cli": ANALYSIS | MODEL_SIDE | {"workflows", "lab", "web"},
+    "lab": ANALYSIS | MODEL_SIDE | {"rules", "workflows", "cli"},
+    "web": ANALYSIS | MODEL_SIDE | {"rules", "workflows"},
+    "cli": ANALYSIS | MODEL_SIDE | {"rules", "workflows", "lab", "web"},
     # Deprecated shims of moved modules: a docstring and a ``moved`` __getattr__ only.
     "clickme": set(),
     "demo": set(),

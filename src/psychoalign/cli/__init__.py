@@ -30,6 +30,7 @@ try:
         run,
         stimuli,
         sweep,
+        web,
     )
 except KeyboardInterrupt:
     sys.stderr.write("interrupted; nothing was written.\n")
@@ -109,6 +110,7 @@ app.add_typer(models.models_app, name="models", cls=_Group)
 app.add_typer(clickmaps.clickmaps_app, name="clickmaps", cls=_Group)
 app.add_typer(metamers.metamers_app, name="metamers", cls=_Group)
 app.add_typer(datasets.datasets_app, name="datasets", cls=_Group)
+app.add_typer(web.web_app, name="web", cls=_Group)
 
 
 def main() -> None:

@@ -215,3 +215,56 @@ def test_spearman_is_one_for_identical_maps_and_invariant_to_monotone_transforms
     for transformed in (np.exp(a / 7.0), (a**3 + 5).astype(np.float32), -1.0 / (a + 40.0)):
         assert spearman_maps(transformed[None], b[None])[0] == rho
     assert spearman_maps(-a[None], b[None])[0] == -rho
+
+
+tied_values = st.sampled_from([0.0, -0.0, 0.5, 1.0, -2.0, 3.25, 1e-30, -1e30])
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.integers(1, 4).flatmap(
+        lambda rows: st.integers(2, 50).flatmap(
+            lambda n: arrays(np.float64, (rows, n), elements=tied_values)
+        )
+    ),
+    st.sampled_from([np.float64, np.float32, np.int64]),
+)
+def test_ranks_are_scipy_average_ranks_doubled_and_centred(rows, dtype):
+    # Known answer from scipy alone: r = 2 * rankdata(x) - (P + 1) with ties averaged,
+    # the sum of squares 0 for a constant row.
+    rows = (rows.clip(-8, 8) * 4).astype(dtype) if dtype is np.int64 else rows.astype(dtype)
+    ranks, squares = rank_rows(rows)
+    for row, rank, square in zip(rows, ranks, squares, strict=True):
+        if np.ptp(row) == 0:
+            assert square == 0
+            continue
+        expected = 2 * stats.rankdata(row) - (row.size + 1)
+        assert rank.tolist() == expected.astype(int).tolist()
+        assert square == int((expected**2).sum())
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.integers(2, 40).flatmap(
+        lambda n: st.tuples(
+            arrays(np.float64, (3, n), elements=tied_values),
+            arrays(np.float32, (3, n), elements=st.sampled_from([0.0, 0.25, 1.0, 7.5])),
+        )
+    )
+)
+def test_every_entry_point_matches_spearmanr_on_tied_maps(pair):
+    a, b = pair
+    expected = np.array(
+        [
+            stats.spearmanr(x, y)[0] if np.ptp(x) and np.ptp(y) else np.nan
+            for x, y in zip(a, b, strict=True)
+        ]
+    )
+    ranks, squares = rank_rows(a)
+    for rho in (
+        spearman_pairs(a, b),
+        spearman_pairs(b, a),
+        spearman_ranked(ranks, squares, b),
+        ranked_rho(*rank_rows(np.vstack([a, b])), np.arange(3), np.arange(3, 6)),
+    ):
+        np.testing.assert_allclose(rho, expected, rtol=0, atol=1e-12)

@@ -4,7 +4,11 @@ Each map is ranked once. Its pixels other than the lowest value (0 in a click ma
 most of the map) get a 32-bit key that orders like their value, packed with the pixel
 index into 64 bits and sorted by a radix sort (two passes of 14 bits when the keys span
 less than :math:`2^{28}`, as those of click and saliency maps do, else three); runs of
-equal keys get the average of their positions. Keys are exact for float32 maps and for
+equal keys get the average of their positions, found without branches (a backward pass
+marks where each position's run ends, a forward pass where it starts), which costs less
+than branching on every run of a map of mostly distinct values. Digit counts go to two
+tables by word parity, as neighbouring pixels often share a digit and a chain of
+increments of one count is slow. Keys are exact for float32 maps and for
 integer maps spanning less than :math:`2^{32}` (the value minus the lowest); other maps
 get the value as float32, and a run whose keys are equal but whose values differ (two
 float64 values that round to the same float32) is re-sorted by the values themselves.
@@ -89,14 +93,22 @@ def _packed_counts(keys, index, packed, counts, m):  # pragma: no cover - compil
     narrow = highest - lowest < np.uint32(1 << (2 * _WIDE_BITS))
     bits, passes = (_WIDE_BITS, 2) if narrow else (_DIGIT_BITS, 3)
     mask, step = np.uint64((1 << bits) - 1), np.uint64(bits)
-    counts[:passes, : 1 << bits] = 0
+    counts[:, : 1 << bits] = 0
+    if narrow:  # even and odd words count into separate tables: neighbouring pixels often
+        for j in range(m):  # share a digit, and a chain of increments of one count is slow
+            key = np.uint64(keys[j] - lowest)
+            packed[j] = (key << np.uint64(32)) | np.uint64(index[j])
+            table = 2 * (j & 1)
+            counts[table, key & mask] += 1
+            counts[table + 1, (key >> step) & mask] += 1
+        counts[:2] += counts[2:]
+        return bits, passes
     for j in range(m):
         key = np.uint64(keys[j] - lowest)
         packed[j] = (key << np.uint64(32)) | np.uint64(index[j])
         counts[0, key & mask] += 1
         counts[1, (key >> step) & mask] += 1
-        if not narrow:
-            counts[2, key >> (step + step)] += 1
+        counts[2, key >> (step + step)] += 1
     return bits, passes
 
 
@@ -150,6 +162,37 @@ def _split_run(x, pixels, offset, ranks):  # pragma: no cover - compiled
 
 
 @_jit
+def _walk_distinct(x, words, m, offset, ranks, ends, check):  # pragma: no cover - compiled
+    """Ranks of sorted words[:m] into ranks; the sum of their squares.
+
+    Without branches, which cost more than two passes where runs are short (a model map
+    of mostly distinct values): a backward pass finds where each position's run ends,
+    a forward pass where it starts. Returns -1, having written nothing, when ``check``
+    finds a run of equal keys whose values differ (the caller re-sorts such runs).
+    """
+    up, low_bits = np.uint64(32), np.uint64(0xFFFFFFFF)
+    end, following = m, words[m - 1] >> up
+    value, mixed = x[words[m - 1] & low_bits], False
+    for j in range(m - 1, -1, -1):
+        key = words[j] >> up
+        if check:
+            mixed |= key == following and x[words[j] & low_bits] != value
+            value = x[words[j] & low_bits]
+        end = end if key == following else j + 1
+        ends[j] = end
+        following = key
+    if mixed:
+        return np.int64(-1)
+    squares, start = np.int64(0), 0
+    for j in range(m):
+        start = j if ends[j - 1] == j else start  # ends[-1] is m: no run ends before 0
+        rank = offset + start + ends[j]
+        ranks[words[j] & low_bits] = rank
+        squares += np.int64(rank) * rank
+    return squares
+
+
+@_jit
 def _rank_row(x, kind, ranks, scratch, counts):  # pragma: no cover - compiled
     """Doubled centred average ranks of x, in pixel order; the sum of their squares.
 
@@ -165,6 +208,10 @@ def _rank_row(x, kind, ranks, scratch, counts):  # pragma: no cover - compiled
     bits, passes = _packed_counts(keys, index, scratch[1], counts, m)
     words = _radix_sort(scratch[1], scratch[2], counts, m, bits, passes)
     offset = 2 * n_low - n  # r = f + l + 1 - P with f = n_low + start, l = n_low + stop - 1
+    ends = scratch[0].view(np.int32)[:m]  # keys and index are packed: free for run ends
+    walked = _walk_distinct(x, words, m, offset, ranks, ends, not exact)
+    if walked >= 0:
+        return squares + walked
     low_bits = np.uint64(0xFFFFFFFF)
     start = 0
     while start < m:
@@ -209,8 +256,8 @@ def _rho(cross, squares_a, squares_b):  # pragma: no cover - compiled
 
 @_jit
 def _scratch(n):  # pragma: no cover - compiled
-    """Keys with indices, the packed words and their copy, and the digit counts."""
-    return np.empty((3, n), np.uint64), np.empty((3, 1 << _WIDE_BITS), np.int32)
+    """Keys with indices (then run ends), the packed words and their copy, the counts."""
+    return np.empty((3, n), np.uint64), np.empty((4, 1 << _WIDE_BITS), np.int32)
 
 
 @_jit
