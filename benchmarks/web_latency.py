@@ -5,7 +5,8 @@ under uvicorn in a subprocess on a free loopback port, twice: micro-batched (def
 ``max_batch=32``) and one forward pass per request (``max_batch=1``). At 1, 10 and 50
 concurrent simulated participants (httpx, each clicking about ``--think-ms`` after its
 last click was answered) it prints p50/p95 of the time from sending a click to its
-answer, side by side. Target: p95 < 150 ms at 50 participants.
+answer and the clicks answered per second, side by side, and what the forward pass alone
+allows. Target: p95 < 150 ms at 50 participants.
 
     python benchmarks/web_latency.py [--clicks 12] [--think-ms 500]
 """
@@ -85,14 +86,44 @@ async def _participant(
     return latencies
 
 
-async def _level(url: str, n_participants: int, n_clicks: int, think_s: float) -> np.ndarray:
+async def _level(
+    url: str, n_participants: int, n_clicks: int, think_s: float
+) -> tuple[np.ndarray, float]:
+    """Latencies (ms) of every click, and the clicks answered per second."""
     limits = httpx.Limits(max_connections=n_participants + 5)
     async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as client:
         await _participant(client, 999, 2)  # warm-up
+        start = time.perf_counter()
         found = await asyncio.gather(
             *(_participant(client, seed, n_clicks, think_s) for seed in range(n_participants))
         )
-    return np.array([t for per in found for t in per]) * 1000
+        elapsed = time.perf_counter() - start
+    latencies = np.array([t for per in found for t in per]) * 1000
+    return latencies, len(latencies) / elapsed
+
+
+def _model_capacity() -> str:
+    """The forward pass alone, in this process: what bounds the clicks a server can answer."""
+    import torch
+
+    from psychoalign.models import ModelObserver
+
+    observer = ModelObserver(device="cpu")
+    per_image = {}
+    for size in (1, 8):
+        inputs = torch.rand(size, 3, 224, 224)
+        observer.forward(inputs)
+        timings = []
+        for _ in range(5):
+            start = time.perf_counter()
+            observer.forward(inputs)
+            timings.append((time.perf_counter() - start) / size)
+        per_image[size] = float(np.median(timings))
+    return (
+        f"the model alone ({torch.get_num_threads()} torch threads): "
+        f"{1000 * per_image[1]:.0f} ms per image at batch 1, {1000 * per_image[8]:.0f} ms "
+        f"at batch 8: at most {1 / min(per_image.values()):.0f} clicks answered per second"
+    )
 
 
 def main() -> None:
@@ -105,7 +136,7 @@ def main() -> None:
         help="mean pause between an answer and the next click (0: click at once)",
     )
     args = parser.parse_args()
-    results: dict[tuple[int, int], np.ndarray] = {}
+    results: dict[tuple[int, int], tuple[np.ndarray, float]] = {}
     with tempfile.TemporaryDirectory() as folder:
         for max_batch in (32, 1):
             server, url = _start(Path(folder), max_batch)
@@ -118,15 +149,17 @@ def main() -> None:
                 server.terminate()
                 server.wait(timeout=30)
     for level in LEVELS:
-        batched, single = results[32, level], results[1, level]
+        (batched, batched_rate), (single, single_rate) = results[32, level], results[1, level]
         b50, b95 = np.percentile(batched, [50, 95])
         s50, s95 = np.percentile(single, [50, 95])
         print(
             f"click-to-answer, {level:2d} participants x {args.clicks} clicks "
             f"({args.think_ms:.0f} ms apart): micro-batched "
-            f"p50 {b50:.0f} ms p95 {b95:.0f} ms vs one at a time p50 {s50:.0f} ms "
-            f"p95 {s95:.0f} ms = p95 {s95 / b95:.2f}x"
+            f"p50 {b50:.0f} ms p95 {b95:.0f} ms ({batched_rate:.0f} clicks/s) vs one at a "
+            f"time p50 {s50:.0f} ms p95 {s95:.0f} ms ({single_rate:.0f} clicks/s) = "
+            f"p95 {s95 / b95:.2f}x"
         )
+    print(_model_capacity())
 
 
 if __name__ == "__main__":

@@ -164,7 +164,7 @@ def postgres_url(postgres_server: PostgresServer, request) -> Iterator[str]:
 
 
 class LiveServer:
-    """``psychoalign web serve`` in a subprocess on a free loopback port.
+    """The game (:func:`create_app` under uvicorn) in a subprocess on a free loopback port.
 
     It can be killed (SIGKILL, as a crash) and started again on the same database and
     port, so that tests see what a restarted server keeps.

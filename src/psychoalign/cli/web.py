@@ -7,12 +7,15 @@ so ``psychoalign --help`` stays light.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from psychoalign.cli._common import user_errors
 from psychoalign.errors import ParameterError
+
+if TYPE_CHECKING:
+    from psychoalign.rules import ClickMeRules
 
 __all__: list[str] = []
 
@@ -65,12 +68,20 @@ def web_serve(
     max_batch: Annotated[int, typer.Option(help="Most images per forward pass.")] = 32,
     rate: Annotated[float, typer.Option(help="Requests a second per participant.")] = 20.0,
     device: Annotated[str, typer.Option(help="Where the model runs.")] = "cpu",
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            help="A lab's ClickMe settings file (as for 'psychoalign run clickme --config'): "
+            "its bubble, click budget, time limit and grey [default: Linsley et al. 2019]."
+        ),
+    ] = None,
 ) -> None:
     """Serve the ClickMe game (consent, instructions, practice, images, completion code)."""
     with user_errors():
         _web_modules()
         from psychoalign.web.server import serve
 
+        rules = None if config is None else _lab_rules(config)
         serve(
             stimuli,
             host=host,
@@ -88,7 +99,16 @@ def web_serve(
             max_batch=max_batch,
             click_rate=rate,
             device=device,
+            rules=rules,
         )
+
+
+def _lab_rules(config: Path) -> ClickMeRules:
+    """The rules a lab session with this settings file plays by, checked as the lab does."""
+    from psychoalign.lab.clickme_rules import ClickMeRules as LabRules
+    from psychoalign.lab.config import load_config
+
+    return LabRules.from_config(load_config("clickme", config))
 
 
 @web_app.command("export")

@@ -206,9 +206,16 @@ def reveal(
            [  0,   0, 200,   0,   0],
            [  0,   0,   0,   0,   0]], dtype=uint8)
     """
-    rows, cols = np.indices(pixels.shape[:2])
-    shown = np.zeros(pixels.shape[:2], dtype=bool)
+    height, width = pixels.shape[:2]
+    radius = diameter / 2
+    reach = int(np.floor(radius))
+    revealed = np.full_like(pixels, round(grey * 255))
+    # Each disc only within its bounding box: the web game reveals up to 25 per click.
     for row, col in clicks:
-        shown |= (rows - row) ** 2 + (cols - col) ** 2 <= (diameter / 2) ** 2
-    hidden = np.full_like(pixels, round(grey * 255))
-    return np.where(shown[..., None], pixels, hidden)
+        top, bottom = max(row - reach, 0), min(row + reach + 1, height)
+        left, right = max(col - reach, 0), min(col + reach + 1, width)
+        rows = np.arange(top, bottom)[:, None] - row
+        cols = np.arange(left, right)[None, :] - col
+        inside = rows**2 + cols**2 <= radius**2
+        revealed[top:bottom, left:right][inside] = pixels[top:bottom, left:right][inside]
+    return revealed
