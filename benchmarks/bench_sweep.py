@@ -6,7 +6,11 @@
    in rotating order; the overhead printed is the median of the paired ratios minus one,
    against the loop (target: <= 5 %) and against the plain process (Dask's own share:
    what a unit pays for running in a second process on a loaded 2-core machine is not
-   the scheduler's).
+   the scheduler's), and the scheduler's own share: a unit's wall time against its time
+   inside the worker. On the 2-vCPU machines here this process computes faster while the
+   cluster's processes are up than any child process does (measured: the same unit 5.3-5.7 s
+   in a child with or without a cluster, 5.3-5.6 s in this process without one, 4.7-5.0 s
+   with one), so the loop is a flattering baseline.
 2. 2 worker processes vs 1 on this machine's cores for an evaluate sweep of
    ``efficientnet_lite0`` on 4 noise sets of 160 stimuli (``workflows.sweep``, fresh
    results folder each time, order 1-2-2-1). Each worker gets cores / workers torch
@@ -55,6 +59,13 @@ def matmul_unit(iterations: int) -> float:
     return float(b[0, 0])
 
 
+def timed_unit(iterations: int) -> float:
+    """:func:`matmul_unit`, returning how long it took where it ran (seconds)."""
+    start = time.perf_counter()
+    matmul_unit(iterations)
+    return time.perf_counter() - start
+
+
 def _calibrated_iterations() -> int:
     start = time.perf_counter()
     matmul_unit(200)
@@ -66,11 +77,14 @@ def overhead() -> None:
     iterations = _calibrated_iterations()
     arms = ("loop", "cluster", "process")
     timings: dict[str, list[float]] = {arm: [] for arm in arms}
+    inside: list[float] = []  # the cluster's units, timed inside the worker
     spawn = multiprocessing.get_context("spawn")
     with open_client(workers=1) as client, ProcessPoolExecutor(1, mp_context=spawn) as pool:
         run = {
             "loop": lambda: matmul_unit(iterations),
-            "cluster": lambda: client.submit(matmul_unit, iterations, pure=False).result(),
+            "cluster": lambda: inside.append(
+                client.submit(timed_unit, iterations, pure=False).result()
+            ),
             "process": lambda: pool.submit(matmul_unit, iterations).result(),
         }
         client.submit(matmul_unit, 10, pure=False).result()  # both workers import torch
@@ -87,13 +101,15 @@ def overhead() -> None:
         return f"{100 * (statistics.median(ratios) - 1):+.1f} %"
 
     mean = {arm: statistics.fmean(seconds) for arm, seconds in timings.items()}
+    own = statistics.median(w / i for w, i in zip(timings["cluster"], inside, strict=True))
     print(
         f"1. scheduler overhead per unit: {units} units of {mean['loop']:.1f} s "
         f"(torch matmul loop, 1 thread), per unit: loop {mean['loop']:.2f} s, plain "
         f"spawned process {mean['process']:.2f} s, local Dask cluster {mean['cluster']:.2f} s; "
         f"median paired overhead of Dask vs the loop {paired('cluster', 'loop')} "
         f"(target <= 5 %), vs the plain process {paired('cluster', 'process')}; "
-        f"the plain process vs the loop {paired('process', 'loop')}",
+        f"the plain process vs the loop {paired('process', 'loop')}; Dask's own share "
+        f"(wall time of a unit vs its time inside the worker, median) {100 * (own - 1):+.2f} %",
         flush=True,
     )
 
