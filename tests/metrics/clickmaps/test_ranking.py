@@ -83,6 +83,23 @@ def test_ranked_rows_give_the_same_rho_as_ranking_both_maps():
     np.testing.assert_allclose(ranked_rho(ranks, squares, first, second), expected, atol=1e-12)
 
 
+def test_clumped_distinct_and_tied_maps_in_one_block_match_scipy():
+    # Clumped: all but one value within 1e-3 of each other, one far above (keys span
+    # many bits but crowd at one end); distinct: smooth maps of few ties; tied: clicks.
+    rng = np.random.default_rng(8)
+    clumped = np.concatenate([1 + rng.random((4, 4999)) * 1e-3, np.full((4, 1), 1e30)], 1)
+    clumped = rng.permuted(clumped, axis=1)
+    distinct = ndimage.gaussian_filter(rng.normal(size=(6, 40, 40)), (0, 2, 2)).reshape(6, -1)
+    tied = blurred_clicks(rng, 6).reshape(6, -1)
+    for a, b in ((clumped, clumped[::-1]), (distinct, tied), (tied, distinct)):
+        expected = _scipy_rho(a, b)
+        np.testing.assert_allclose(spearman_pairs(a, b), expected, rtol=0, atol=1e-12)
+        ranks, squares = rank_rows(a)
+        assert spearman_ranked(ranks, squares, b).tolist() == spearman_pairs(a, b).tolist()
+        expected_ranks = [2 * stats.rankdata(row) - 1 - row.size for row in a]
+        assert np.array_equal(ranks, expected_ranks)
+
+
 def test_float64_values_that_round_to_the_same_float32_are_ranked_exactly():
     rng = np.random.default_rng(4)
     a = 1 + rng.integers(0, 40, (5, 300)) * 1e-12  # equal as float32, 40 levels as float64
