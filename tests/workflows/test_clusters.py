@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import os
 
+import dask_jobqueue  # noqa: F401 - the sweep extra (make setup installs it); a test never skips
 import pytest
-
-pytest.importorskip("distributed")
-pytest.importorskip("dask_jobqueue")
-
 from distributed import Client, LocalCluster, Nanny, Scheduler, SpecCluster
 
 from psychoalign.errors import ParameterError

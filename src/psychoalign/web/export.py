@@ -54,8 +54,11 @@ def export_trials(db: str | Engine, out: str | os.PathLike[str]) -> list[Path]:
 
     Examples
     --------
-    >>> export_trials("sqlite:///results/clickme.sqlite", "results/export")  # doctest: +SKIP
-    [PosixPath('results/export/clickme/sub-web0001_ses-1.csv'), ...]
+    On the database of a study that has been played (``tests/web/test_export.py`` plays
+    one), as ``psychoalign web export --db URL --out DIR`` does::
+
+        export_trials("sqlite:///results/clickme.sqlite", "results/export")
+        # [PosixPath('results/export/clickme/sub-web0001_ses-1.csv'), ...]
     """
     import pandas as pd
 
