@@ -23,7 +23,7 @@ from psychoalign.web.security import (
     new_token,
     same_token,
 )
-from psychoalign.web.server import main, serve
+from psychoalign.web.server import serve
 from psychoalign.web.storage import (
     RECRUITMENT_PARAMETERS,
     Click,
@@ -54,7 +54,6 @@ __all__ = [
     "export_trials",
     "export_zip",
     "hash_token",
-    "main",
     "new_token",
     "open_database",
     "record_study",

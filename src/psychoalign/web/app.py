@@ -85,14 +85,6 @@ class _Click(BaseModel):
     y: float = Field(allow_inf_nan=False)
 
 
-def _open_stimuli(stimuli: StimulusSet | str | os.PathLike[str]) -> StimulusSet:
-    if isinstance(stimuli, StimulusSet):
-        return stimuli
-    from psychoalign.datasets import stimulus_set
-
-    return stimulus_set(str(stimuli)) if not Path(stimuli).exists() else StimulusSet.open(stimuli)
-
-
 def create_app(
     stimuli: StimulusSet | str | os.PathLike[str],
     *,
@@ -151,8 +143,9 @@ def create_app(
         A stimulus set, model, database or setting that cannot be used.
     """
     from psychoalign.models import ModelObserver
+    from psychoalign.workflows.sweep_plan import open_stimuli
 
-    stimulus_set = _open_stimuli(stimuli)
+    stimulus_set = stimuli if isinstance(stimuli, StimulusSet) else open_stimuli(stimuli)
     rules = LINSLEY_2019 if rules is None else rules
     observer = model if isinstance(model, ModelObserver) else ModelObserver(
         model, mapping, device=device, batch_size=max_batch
