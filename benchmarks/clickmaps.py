@@ -17,21 +17,32 @@ simulated clicks (float64, about half the pixels exactly 0 and many ties elsewhe
 maps are smooth float32 maps with few ties (about 44,000 distinct values of 50,176),
 14 x 14 random fields upsampled bilinearly to 224 x 224 (as Grad-CAM-style saliency is).
 Every pair has its own two maps: no map is ranked twice. Both sides get C-contiguous
-maps (a model's map stack is); both run on one thread (the kernel is not parallel). The
-first calls compile the kernels of every timed path (numba, cached on disk); they are
-made, and timed, before the comparison.
+maps (a model's map stack is). The kernel ranks blocks of pairs on every core (or
+``OMP_NUM_THREADS`` threads); each figure is given twice, on those threads and on one
+thread (``OMP_NUM_THREADS=1``), against the scipy loop, which runs on one. The first
+calls compile the kernels of every timed path (numba, cached on disk); they are made, and
+timed, before the comparison.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import time
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from psychoalign.metrics.clickmaps import ClickMaps, build_maps, spearman_maps
-from psychoalign.metrics.clickmaps._ranking import rank_rows, spearman_pairs, spearman_ranked
+from psychoalign.metrics.clickmaps._ranking import (
+    rank_rows,
+    spearman_pairs,
+    spearman_ranked,
+    threads,
+)
 from psychoalign.metrics.clickmaps.clicks import CLICK_COLUMNS
 from psychoalign.metrics.clickmaps.maps import _blur_twice
 
@@ -93,11 +104,29 @@ def scipy_loop(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.array([stats.spearmanr(x.ravel(), y.ravel())[0] for x, y in zip(a, b, strict=True)])
 
 
-def bench_spearman(n_pairs: int = 2_000, n_loop: int = 500) -> None:
+@contextlib.contextmanager
+def one_thread() -> Iterator[None]:
+    """The kernels rank on one thread inside this block (``OMP_NUM_THREADS=1``)."""
+    before = os.environ.get("OMP_NUM_THREADS")
+    os.environ["OMP_NUM_THREADS"] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["OMP_NUM_THREADS"]
+        else:
+            os.environ["OMP_NUM_THREADS"] = before
+
+
+def timed(function: Callable[..., Any], *args: Any) -> tuple[float, Any]:
+    """Seconds one call takes, and its result."""
     start = time.perf_counter()
-    human = human_maps(n_pairs)
-    model = model_maps(n_pairs)
-    made = time.perf_counter() - start
+    result = function(*args)
+    return time.perf_counter() - start, result
+
+
+def bench_spearman(n_pairs: int = 2_000, n_loop: int = 500) -> None:
+    made, (human, model) = timed(lambda: (human_maps(n_pairs), model_maps(n_pairs)))
     zeros = float((human[:100] == 0).mean())
     distinct = np.mean([np.unique(m).size for m in human[:20]])
     print(
@@ -105,74 +134,59 @@ def bench_spearman(n_pairs: int = 2_000, n_loop: int = 500) -> None:
         f"values per map), model float32 ({np.unique(model[0]).size} distinct values per map)",
         flush=True,
     )
-    start = time.perf_counter()
     # Compiles the kernels of every timed path (or loads them from the cache) first.
-    spearman_maps(human[:2], model[:2])
-    spearman_ranked(*rank_rows(human[:2].reshape(2, -1)), model[:2].reshape(2, -1))
+    warm, _ = timed(
+        lambda: (
+            spearman_maps(human[:8], model[:8]),
+            spearman_ranked(*rank_rows(human[:8].reshape(8, -1)), model[:8].reshape(8, -1)),
+        )
+    )
+    print(f"first calls (compile or cache load): {warm:.2f} s", flush=True)
+    loop, looped = timed(scipy_loop, human[:n_loop], model[:n_loop])
     print(
-        f"first calls (compile or cache load): {time.perf_counter() - start:.2f} s; "
-        "every timing below is on one thread",
+        f"per-pair scipy.stats.spearmanr loop (one thread): {n_loop} pairs at {SIZE}x{SIZE} in "
+        f"{loop:.2f} s ({loop / n_loop * 1e3:.2f} ms/pair), {loop / n_loop * n_pairs:.1f} s "
+        f"extrapolated to {n_pairs} pairs",
         flush=True,
     )
-    start = time.perf_counter()
-    fast = spearman_maps(human, model)
-    vectorised = time.perf_counter() - start
-    start = time.perf_counter()
-    looped = scipy_loop(human[:n_loop], model[:n_loop])
-    loop = time.perf_counter() - start
-    start = time.perf_counter()
-    subset = spearman_maps(human[:n_loop], model[:n_loop])
-    subset_time = time.perf_counter() - start
-    np.testing.assert_array_equal(subset, fast[:n_loop])
-    np.testing.assert_allclose(fast[:n_loop], looped, rtol=0, atol=1e-12)
-    assert np.isfinite(fast).all()
-    extrapolated = loop / n_loop * n_pairs
-    print(
-        f"spearman_maps, {n_pairs} pairs at {SIZE}x{SIZE}: {vectorised:.2f} s "
-        f"({vectorised / n_pairs * 1e3:.3f} ms/pair) vs per-pair scipy.stats.spearmanr loop "
-        f"{extrapolated:.1f} s (extrapolated from {n_loop} pairs in {loop:.1f} s, "
-        f"{loop / n_loop * 1e3:.2f} ms/pair) = {extrapolated / vectorised:.1f}x; "
-        f"max |difference| {np.abs(fast[:n_loop] - looped).max():.1e}",
-        flush=True,
-    )
-    print(
-        f"  the same {n_loop} pairs both ways, timed back to back: {subset_time:.2f} s vs "
-        f"{loop:.2f} s = {loop / subset_time:.1f}x",
-        flush=True,
-    )
-    bench_ranked(human[:n_loop], model[:n_loop], loop, looped)
+    for label in (f"{threads()} threads (this machine's cores)", "one thread"):
+        with one_thread() if label == "one thread" else contextlib.nullcontext():
+            whole, fast = timed(spearman_maps, human, model)
+            subset_time, subset = timed(spearman_maps, human[:n_loop], model[:n_loop])
+            ranked_time, ranked, per_model = bench_ranked(human[:n_loop], model[:n_loop])
+        np.testing.assert_array_equal(subset, fast[:n_loop])
+        for values in (fast[:n_loop], ranked):
+            np.testing.assert_allclose(values, looped, rtol=0, atol=1e-12)
+        assert np.isfinite(fast).all()
+        extrapolated = loop / n_loop * n_pairs
+        print(
+            f"on {label}: spearman_maps, {n_pairs} pairs: {whole:.2f} s "
+            f"({whole / n_pairs * 1e3:.3f} ms/pair) = {extrapolated / whole:.1f}x the loop; "
+            f"the same {n_loop} pairs as the loop {subset_time:.2f} s = "
+            f"{loop / subset_time:.1f}x; alignment's path (human maps ranked once in "
+            f"{ranked_time:.2f} s, then each model's) {per_model / n_loop * 1e3:.3f} ms/pair "
+            f"= {loop / per_model:.1f}x; max |difference| "
+            f"{np.abs(fast[:n_loop] - looped).max():.1e}",
+            flush=True,
+        )
 
 
-def bench_ranked(human: np.ndarray, model: np.ndarray, loop: float, looped: np.ndarray) -> None:
+def bench_ranked(human: np.ndarray, model: np.ndarray) -> tuple[float, np.ndarray, float]:
     """alignment's path: human maps ranked once, then each model's maps against them."""
     rows = len(human)
-    start = time.perf_counter()
-    ranks, squares = rank_rows(human.reshape(rows, -1))
-    ranking = time.perf_counter() - start
-    start = time.perf_counter()
-    ranked = spearman_ranked(ranks, squares, model.reshape(rows, -1))
-    per_model = time.perf_counter() - start
-    np.testing.assert_allclose(ranked, looped, rtol=0, atol=1e-12)
-    print(
-        f"  alignment's path on those {rows} pairs: human maps ranked once in "
-        f"{ranking:.2f} s, then {per_model:.2f} s per model "
-        f"({per_model / rows * 1e3:.3f} ms/pair) vs {loop:.2f} s = {loop / per_model:.1f}x",
-        flush=True,
-    )
+    ranking, (ranks, squares) = timed(rank_rows, human.reshape(rows, -1))
+    per_model, ranked = timed(spearman_ranked, ranks, squares, model.reshape(rows, -1))
+    return ranking, ranked, per_model
 
 
 def bench_ceiling(n_images: int = 20, n_splits: int = 50) -> None:
     """Cost per image of the human ceiling: split halves, blurred, correlated."""
     human = human_clickmaps(n_images, seed=2)
     human._ceiling(1, 0)  # warm-up
-    start = time.perf_counter()
-    ceiling = human._ceiling(n_splits, 0)
-    total = time.perf_counter() - start
+    total, ceiling = timed(human._ceiling, n_splits, 0)
     assert np.isfinite(ceiling).all()
     first, second = _halves(human, n_splits)
-    start = time.perf_counter()
-    rho = spearman_pairs(first, second)
-    ranking = time.perf_counter() - start
+    ranking, rho = timed(spearman_pairs, first, second)
     looped = scipy_loop(first, second)
     np.testing.assert_allclose(rho, looped, rtol=0, atol=1e-12)
     print(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import os
+import threading
 
 import numpy as np
 import pytest
@@ -12,13 +14,16 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from scipy import ndimage, stats
 
+from psychoalign.errors import ClickMapError
 from psychoalign.metrics._stats import finite_row_mean
 from psychoalign.metrics.clickmaps import alignment, build_maps, spearman_maps
 from psychoalign.metrics.clickmaps._ranking import (
+    _in_blocks,
     rank_rows,
     ranked_rho,
     spearman_pairs,
     spearman_ranked,
+    threads,
 )
 
 
@@ -285,3 +290,47 @@ def test_every_entry_point_matches_spearmanr_on_tied_maps(pair):
         ranked_rho(*rank_rows(np.vstack([a, b])), np.arange(3), np.arange(3, 6)),
     ):
         np.testing.assert_allclose(rho, expected, rtol=0, atol=1e-12)
+
+
+def test_pairs_ranked_on_several_threads_equal_one_thread_and_scipy(monkeypatch):
+    rng = np.random.default_rng(9)
+    human = blurred_clicks(rng, 40).reshape(40, -1)
+    model = ndimage.gaussian_filter(rng.normal(size=(40, 40, 40)), (0, 2, 2)).astype(np.float32)
+    model = model.reshape(40, -1)
+    results = {}
+    for setting in ("1", "3"):  # 40 pairs on 3 threads: 3 blocks of at most 14
+        monkeypatch.setenv("OMP_NUM_THREADS", setting)
+        ranks, squares = rank_rows(human)
+        results[setting] = (
+            spearman_pairs(human, model),
+            spearman_ranked(ranks, squares, model),
+            ranked_rho(ranks, squares, np.arange(40), np.arange(40)[::-1]),
+            ranks,
+        )
+    for one, several in zip(results["1"], results["3"], strict=True):
+        assert np.array_equal(one, several)
+    np.testing.assert_allclose(results["3"][0], _scipy_rho(human, model), rtol=0, atol=1e-12)
+
+
+def test_blocks_run_on_the_threads_omp_num_threads_asks_for(monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "4,2")  # OpenMP's threads per nesting level
+    assert threads() == 4
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    seen: dict[tuple[int, int], int] = {}
+    barrier = threading.Barrier(3, timeout=30)  # passes only if 3 blocks run at once
+
+    def work(start: int, stop: int) -> None:
+        seen[start, stop] = threading.get_ident()
+        barrier.wait()
+
+    _in_blocks(12, work)  # 12 rows on 3 threads: blocks of 4
+    assert sorted(seen) == [(0, 4), (4, 8), (8, 12)] and len(set(seen.values())) == 3
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    assert threads() == len(os.sched_getaffinity(0))
+
+
+@pytest.mark.parametrize("setting", ["0", "two", "-1"])
+def test_a_bad_omp_num_threads_is_named(monkeypatch, setting):
+    monkeypatch.setenv("OMP_NUM_THREADS", setting)
+    with pytest.raises(ClickMapError, match=f"OMP_NUM_THREADS='{setting}'.*whole number"):
+        spearman_maps(np.ones((8, 4)), np.ones((8, 4)))

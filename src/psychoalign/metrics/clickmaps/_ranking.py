@@ -21,19 +21,30 @@ group among :math:`P` pixels), so they are integers and every sum of their produ
 exact in float64 up to about 300,000 pixels. Rho of two ranked maps is one dot product,
 :math:`\sum_k r^a_k r^b_k / \sqrt{\sum_k (r^a_k)^2 \sum_k (r^b_k)^2}`.
 
-The kernels are compiled by numba on first use and cached on disk. This module imports
-numba, so it is imported inside the functions that compute rho, not at start-up.
+The kernels are compiled by numba on first use and cached on disk; they release the GIL,
+so blocks of maps are ranked on several threads at once: ``OMP_NUM_THREADS`` of them
+where it is set (as a sweep's workers and most batch jobs set it), else one per core this
+process may run on. This module imports numba, so it is imported inside the functions
+that compute rho, not at start-up.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
 import numba
 import numpy as np
 
-__all__ = ["rank_rows", "ranked_rho", "spearman_pairs", "spearman_ranked"]
+from psychoalign.errors import ClickMapError
+
+__all__ = ["rank_rows", "ranked_rho", "spearman_pairs", "spearman_ranked", "threads"]
 
 # Pairs handed to a compiled loop at once (bounds the copy of a non-contiguous input).
 _PAIR_BLOCK = 256
+# Fewest pairs worth a thread of their own (starting one costs about a pair's ranking).
+_MIN_THREAD_PAIRS = 4
 # Bits per radix digit: 14 (two passes) for keys spanning under 2**28, else 11 (three).
 _WIDE_BITS, _DIGIT_BITS = 14, 11
 # Kinds of map: float32 (exact keys), other floats (keys checked), integers.
@@ -306,6 +317,38 @@ def _ranked_rho(ranks, squares, first, second, out):  # pragma: no cover - compi
         out[k] = _rho(_dot(ranks[i], ranks[j]), squares[i], squares[j])
 
 
+def threads() -> int:
+    """Threads the kernels rank on: ``OMP_NUM_THREADS`` where set, else the usable cores.
+
+    Of an OpenMP list such as ``4,2`` (threads per nesting level) the first is taken.
+    """
+    setting = os.environ.get("OMP_NUM_THREADS", "").strip()
+    if not setting:
+        usable = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+        return len(usable) if usable else os.cpu_count() or 1
+    first = setting.split(",")[0].strip()
+    if not first.isdigit() or int(first) < 1:
+        raise ClickMapError(
+            f"OMP_NUM_THREADS={setting!r}: the threads to compute with must be a whole "
+            f"number of at least 1."
+        )
+    return int(first)
+
+
+def _in_blocks(n_rows: int, work: Callable[[int, int], None]) -> None:
+    """Call ``work(start, stop)`` over blocks of rows, on :func:`threads` threads."""
+    workers = max(1, min(threads(), n_rows // _MIN_THREAD_PAIRS))
+    size = max(1, min(_PAIR_BLOCK, -(-n_rows // workers)))
+    blocks = [(start, min(start + size, n_rows)) for start in range(0, n_rows, size)]
+    if workers == 1:
+        for start, stop in blocks:
+            work(start, stop)
+        return
+    with ThreadPoolExecutor(min(workers, len(blocks))) as pool:
+        for future in [pool.submit(work, start, stop) for start, stop in blocks]:
+            future.result()
+
+
 def _native(rows: np.ndarray) -> tuple[np.ndarray, int]:
     """C-contiguous rows of a compiled type (float32, float64, int32, int64), and kind."""
     if rows.dtype.kind == "b" or rows.dtype in (np.int8, np.int16, np.uint8, np.uint16):
@@ -338,10 +381,12 @@ def rank_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     squares = np.zeros(len(rows), np.int64)
     if rows.shape[1] < 2:
         return ranks, squares
-    for start in range(0, len(rows), _PAIR_BLOCK):
-        stop = min(start + _PAIR_BLOCK, len(rows))
+
+    def rank(start: int, stop: int) -> None:
         block, kind = _native(rows[start:stop])
         _rank_block(block, kind, ranks[start:stop], squares[start:stop])
+
+    _in_blocks(len(rows), rank)
     return ranks, squares
 
 
@@ -354,7 +399,11 @@ def ranked_rho(
     """
     rho = np.empty(len(first))
     first, second = np.asarray(first, np.int64), np.asarray(second, np.int64)
-    _ranked_rho(ranks, squares, first, second, rho)
+
+    def correlate(start: int, stop: int) -> None:
+        _ranked_rho(ranks, squares, first[start:stop], second[start:stop], rho[start:stop])
+
+    _in_blocks(len(first), correlate)
     return rho
 
 
@@ -366,10 +415,12 @@ def spearman_ranked(ranks: np.ndarray, squares: np.ndarray, b: np.ndarray) -> np
     rho = np.full(len(b), np.nan)
     if b.shape[1] < 2:
         return rho
-    for start in range(0, len(b), _PAIR_BLOCK):
-        stop = min(start + _PAIR_BLOCK, len(b))
+
+    def correlate(start: int, stop: int) -> None:
         block, kind = _native(b[start:stop])
         _ranked_pairs_rho(ranks[start:stop], squares[start:stop], block, kind, rho[start:stop])
+
+    _in_blocks(len(b), correlate)
     return rho
 
 
@@ -382,9 +433,11 @@ def spearman_pairs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     rho = np.full(len(a), np.nan)
     if a.shape[1] < 2:
         return rho
-    for start in range(0, len(a), _PAIR_BLOCK):
-        stop = min(start + _PAIR_BLOCK, len(a))
+
+    def correlate(start: int, stop: int) -> None:
         block_a, kind_a = _native(a[start:stop])
         block_b, kind_b = _native(b[start:stop])
         _paired_rho(block_a, kind_a, block_b, kind_b, rho[start:stop])
+
+    _in_blocks(len(a), correlate)
     return rho
