@@ -102,6 +102,33 @@ def test_ceiling_recovers_the_correlation_of_the_noise_free_map_with_the_human_m
     assert found[30][0] > 0.9
 
 
+@pytest.mark.parametrize(("n_people", "n_splits"), [(4, 6), (9, 3)])
+def test_ceiling_equals_half_maps_built_from_each_halfs_clicks(n_people, n_splits):
+    # By hand: the same random halves as the ceiling draws (one permutation of the
+    # image's participants per split, in image order), each half's map built from its
+    # own clicks by build_maps, scipy's rho, Spearman-Brown. Fewer participants than
+    # splits (4, 6) and more (9, 3) take the ceiling's two ways of blurring.
+    p = 0.7 * blob(10, 12, 4.0) + 0.3 / SIZE**2
+    table = simulate(p, n_people, 3, 6, seed=n_people)
+    human = build_maps(table, blur_diameter=5, reference_size=SIZE)
+    rng = np.random.default_rng(4)
+    expected = []
+    for image in human.images:
+        clicked = table[table.image == image]
+        people = np.array(sorted(clicked.observer.unique()))
+        rho = []
+        for _ in range(n_splits):
+            half = people[rng.permutation(len(people))[: len(people) // 2]]
+            maps = [
+                build_maps(clicked[mine], blur_diameter=5, reference_size=SIZE).maps[0]
+                for mine in (clicked.observer.isin(half), ~clicked.observer.isin(half))
+            ]
+            rho.append(stats.spearmanr(maps[0].ravel(), maps[1].ravel())[0])
+        expected.append(np.sqrt(max(2 * np.mean(rho) / (1 + np.mean(rho)), 0)))
+    ceiling = alignment(human, human.maps, n_splits=n_splits, seed=4).ceiling
+    np.testing.assert_allclose(ceiling, expected, rtol=0, atol=1e-12)
+
+
 def test_floor_is_below_the_ceiling_for_unrelated_images_and_humans_align_perfectly():
     centres = [(6, 6), (6, 25), (25, 6), (25, 25), (16, 16), (10, 20)]
     probabilities = [0.9 * blob(r, c, 2.5) + 0.1 / SIZE**2 for r, c in centres]

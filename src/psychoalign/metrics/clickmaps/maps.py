@@ -319,7 +319,6 @@ class ClickMaps:
 
         rng = np.random.default_rng(seed)
         ceiling = np.full(len(self.images), np.nan)
-        height, width = self.image_size
         for index in range(len(self.images)):
             points = self._points(index)
             n_people = len(points)
@@ -328,16 +327,31 @@ class ClickMaps:
             choose = np.zeros((n_splits, n_people))
             for split in range(n_splits):
                 choose[split, rng.permutation(n_people)[: n_people // 2]] = 1
-            first = (choose @ points).round().astype(np.int64).reshape(-1, height, width)
-            total = points.sum(axis=0).reshape(1, height, width)
-            first = _blur_twice(first, self.kernel_diameter).reshape(n_splits, -1)
-            second = _blur_twice(total, self.kernel_diameter).reshape(1, -1) - first
+            first, second = self._half_maps(points, choose)
             rho = spearman_pairs(first, second)  # integer maps: exact keys
             mean = float(finite_row_mean(rho[None])[0])
             if math.isfinite(mean):
                 reliability = 2 * mean / (1 + mean) if mean > -1 else 0.0
                 ceiling[index] = math.sqrt(max(reliability, 0.0))
         return ceiling
+
+    def _half_maps(self, points: np.ndarray, choose: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Blurred click counts of each split's two halves, (splits, pixels) int64 each.
+
+        The blur is linear, so whichever is fewer is blurred: the participants' point
+        maps (then summed per half by a product of 0/1 and integers below 2**53, exact
+        in float64) or the splits' half maps. Both give the same integers.
+        """
+        shape = (-1, *self.image_size)
+        if len(points) <= len(choose) + 1:
+            blurred = _blur_twice(points.reshape(shape), self.kernel_diameter)
+            blurred = blurred.reshape(len(points), -1)
+            first = (choose @ blurred).astype(np.int64)
+            return first, blurred.sum(axis=0, dtype=np.int64) - first
+        first = (choose @ points).round().astype(np.int64).reshape(shape)
+        first = _blur_twice(first, self.kernel_diameter).reshape(len(choose), -1)
+        total = _blur_twice(points.sum(axis=0).reshape(shape), self.kernel_diameter)
+        return first, total.reshape(1, -1) - first
 
     def _floor(self, seed: int) -> np.ndarray:
         n_images = len(self.images)
