@@ -52,9 +52,9 @@ def spearman_maps(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     differ but round to the same float32 are re-sorted exactly); the pixels at the map's
     lowest value (such as 0 in a click map) are left out of the sort and share one rank.
     Blocks of pairs are ranked on several threads: ``OMP_NUM_THREADS`` where set, else
-    one per core this process may use. A pair at 224 x 224 takes about 0.65 ms on one
-    thread of a 2-core machine, 12 times less than :func:`scipy.stats.spearmanr`, and
-    0.4 ms on its two (``benchmarks/clickmaps.py``).
+    one per core this process may use. A pair at 224 x 224 takes 0.6-0.7 ms on one
+    thread of a 2-core machine, 10-12 times less than :func:`scipy.stats.spearmanr`, and
+    0.4-0.5 ms on its two (``benchmarks/clickmaps.py``).
 
     Examples
     --------
