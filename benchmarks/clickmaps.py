@@ -44,7 +44,6 @@ from psychoalign.metrics.clickmaps._ranking import (
     threads,
 )
 from psychoalign.metrics.clickmaps.clicks import CLICK_COLUMNS
-from psychoalign.metrics.clickmaps.maps import _blur_twice
 
 SIZE = 224
 
@@ -199,16 +198,8 @@ def bench_ceiling(n_images: int = 20, n_splits: int = 50) -> None:
 
 
 def _halves(human: ClickMaps, n_splits: int) -> tuple[np.ndarray, np.ndarray]:
-    """The integer half maps of the first image, made as ClickMaps._ceiling makes them."""
-    points = human._points(0)
-    rng = np.random.default_rng(0)
-    choose = np.zeros((n_splits, len(points)))
-    for split in range(n_splits):
-        choose[split, rng.permutation(len(points))[: len(points) // 2]] = 1
-    first = (choose @ points).round().astype(np.int64).reshape(-1, SIZE, SIZE)
-    first = _blur_twice(first, human.kernel_diameter).reshape(n_splits, -1)
-    total = points.sum(axis=0).reshape(1, SIZE, SIZE)
-    return first, _blur_twice(total, human.kernel_diameter).reshape(1, -1) - first
+    """The integer half maps of the first image, made by the code ClickMaps._ceiling runs."""
+    return human._half_maps(human._points(0), n_splits, np.random.default_rng(0))
 
 
 if __name__ == "__main__":

@@ -324,10 +324,7 @@ class ClickMaps:
             n_people = len(points)
             if n_people < 2 or n_splits < 1:
                 continue
-            choose = np.zeros((n_splits, n_people))
-            for split in range(n_splits):
-                choose[split, rng.permutation(n_people)[: n_people // 2]] = 1
-            first, second = self._half_maps(points, choose)
+            first, second = self._half_maps(points, n_splits, rng)
             rho = spearman_pairs(first, second)  # integer maps: exact keys
             mean = float(finite_row_mean(rho[None])[0])
             if math.isfinite(mean):
@@ -335,13 +332,20 @@ class ClickMaps:
                 ceiling[index] = math.sqrt(max(reliability, 0.0))
         return ceiling
 
-    def _half_maps(self, points: np.ndarray, choose: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Blurred click counts of each split's two halves, (splits, pixels) int64 each.
+    def _half_maps(
+        self, points: np.ndarray, n_splits: int, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Blurred click counts of two random halves of the participants, per split.
 
+        ``points`` are an image's point maps (:meth:`_points`); each split draws one
+        permutation of them from ``rng``. Returns two (splits, pixels) int64 arrays.
         The blur is linear, so whichever is fewer is blurred: the participants' point
         maps (then summed per half by a product of 0/1 and integers below 2**53, exact
         in float64) or the splits' half maps. Both give the same integers.
         """
+        choose = np.zeros((n_splits, len(points)))
+        for split in range(n_splits):
+            choose[split, rng.permutation(len(points))[: len(points) // 2]] = 1
         shape = (-1, *self.image_size)
         if len(points) <= len(choose) + 1:
             blurred = _blur_twice(points.reshape(shape), self.kernel_diameter)
